@@ -1,0 +1,110 @@
+/// Shared state of one pod's compilation: the input, and how to turn a field path into an error that
+/// names the file, the object, the field, and the line and column.
+struct LoweringContext {
+    let input: CompileInput
+    var pod: Pod { input.pod }
+    var node: NodeFacts { input.node }
+    let podDirectory: String
+    let uid: String
+
+    init(_ input: CompileInput) {
+        self.input = input
+        let uid = input.pod.metadata.uid ?? DeterministicUID.uid(namespace: input.pod.namespace, name: input.pod.name)
+        self.uid = uid
+        self.podDirectory = Paths.join(input.node.stateDirectory, "pods", uid)
+    }
+
+    /// An error at `path` (relative to the pod), located in the source document.
+    func error(_ code: CompileError.Code, _ path: FieldPath, _ message: String) -> CompileError {
+        let full = FieldPath(input.source.pathPrefix.components + path.components)
+        var position: SourcePosition? = nil
+        if let root = input.source.node {
+            position = Self.position(of: full, in: root)
+        }
+        return CompileError(
+            code, path: full.description, message, file: input.source.file,
+            object: input.source.object ?? "Pod \(pod.namespace)/\(pod.name)", position: position)
+    }
+
+    static func position(of path: FieldPath, in root: ManifestNode) -> SourcePosition? {
+        var node = root
+        var best = root.position
+        for c in path.components {
+            let next: ManifestNode?
+            switch (c, node.kind) {
+            case let (.field(name), .mapping), let (.key(name), .mapping):
+                next = node[name]
+            case let (.index(i), .sequence(items)):
+                next = items.indices.contains(i) ? items[i] : nil
+            default:
+                next = nil
+            }
+            guard let next else { break }
+            node = next
+            if let p = next.position { best = p }
+        }
+        return best
+    }
+
+    static func containerPath(_ index: Int, isInit: Bool) -> FieldPath {
+        FieldPath.root.field("spec").field(isInit ? "initContainers" : "containers").index(index)
+    }
+}
+
+/// Host path helpers. All paths the compiler builds go through `join`, and every component that
+/// comes from input is checked by `isSafeComponent` first.
+enum Paths {
+    static func join(_ parts: String...) -> String {
+        join(parts)
+    }
+
+    static func join(_ parts: [String]) -> String {
+        var out = ""
+        for p in parts where !p.isEmpty {
+            if out.isEmpty {
+                out = p
+            } else if out.hasSuffix("/") {
+                out += p.hasPrefix("/") ? String(p.dropFirst()) : p
+            } else {
+                out += p.hasPrefix("/") ? p : "/" + p
+            }
+        }
+        return out
+    }
+
+    /// A relative path inside a volume: not empty, not absolute, no `..` component, no empty
+    /// component, no NUL. (`subPath`, `items[].path`.)
+    static func isSafeRelative(_ p: String) -> Bool {
+        guard !p.isEmpty, !p.hasPrefix("/"), !p.contains("\0") else { return false }
+        for c in p.split(separator: "/", omittingEmptySubsequences: false) where c == ".." {
+            return false
+        }
+        return true
+    }
+
+    /// `/a/b/../c` or `a` are refused; `/a/b` is accepted.
+    static func isCleanAbsolute(_ p: String) -> Bool {
+        guard p.hasPrefix("/"), !p.contains("\0") else { return false }
+        return !p.split(separator: "/").contains(where: { $0 == ".." || $0 == "." })
+    }
+
+    /// Normalizes `a//b/./c/` to `a/b/c`.
+    static func normalizeRelative(_ p: String) -> String {
+        p.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
+    }
+
+    static func normalizeAbsolute(_ p: String) -> String {
+        let n = p.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
+        return "/" + n
+    }
+
+    /// True when `path` is `base` or lies under it.
+    static func isWithin(_ path: String, _ base: String) -> Bool {
+        path == base || path.hasPrefix(base.hasSuffix("/") ? base : base + "/")
+    }
+}
+
+func octal(_ mode: Int32) -> String {
+    let s = String(mode, radix: 8)
+    return String(repeating: "0", count: max(0, 4 - s.count)) + s
+}

@@ -1,0 +1,55 @@
+/// The filesystem every container sees: the host, read-only; a private, writable /tmp; empty
+/// temporary file systems on /var and /run (as in the original systemk) and on /home, /root and
+/// /run/user; the pod's volumes bound in on top. The package unit's own sandboxing stays, and its
+/// StateDirectory=, CacheDirectory=, LogsDirectory= and RuntimeDirectory= keep working: they are bound
+/// back in over the temporary file systems.
+enum SandboxLowering {
+    static let origin = "systemk: sandbox"
+
+    static func apply(
+        to unit: inout UnitBuilder, readOnlyRoot: Bool, readOnlyRootPath: FieldPath
+    ) {
+        unit.append("ProtectSystem", "strict", in: "Service", origin: origin)
+        unit.append("ReadOnlyPaths", "/", in: "Service", origin: origin)
+        unit.append("ProtectHome", "tmpfs", in: "Service", origin: origin)
+        unit.append("PrivateTmp", "yes", in: "Service", origin: origin)
+        unit.append("PrivateMounts", "yes", in: "Service", origin: origin)
+        if readOnlyRoot {
+            unit.append("TemporaryFileSystem", "/var:ro /run:ro", in: "Service", origin: readOnlyRootPath.description)
+            unit.append("ReadOnlyPaths", "/tmp /var/tmp", in: "Service", origin: readOnlyRootPath.description)
+        } else {
+            unit.append("TemporaryFileSystem", "/var /run", in: "Service", origin: origin)
+        }
+        // Logging through syslog(3) and sd_notify(3) go through sockets under /run.
+        unit.append(
+            "BindReadOnlyPaths", "-/run/systemd/journal -/run/systemd/notify", in: "Service", origin: origin)
+        // Keep the package's managed directories reachable under the temporary file systems.
+        let managed: [(String, String)] = [
+            ("StateDirectory", "/var/lib"), ("CacheDirectory", "/var/cache"), ("LogsDirectory", "/var/log"),
+            ("RuntimeDirectory", "/run"),
+        ]
+        for (key, root) in managed {
+            for value in unit.effectiveValues(key, in: "Service") {
+                for word in value.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+                    // `name` or `name:alias` (systemd 250+): the directory is the first part.
+                    let name = word.split(separator: ":", maxSplits: 1).first.map(String.init) ?? String(word)
+                    guard Paths.isSafeRelative(name), !name.contains("%") else { continue }
+                    unit.append("BindPaths", root + "/" + name, in: "Service", origin: "systemk: package \(key)=\(name)")
+                }
+            }
+        }
+        // The package's own ReadWritePaths= under /var or /run would point into the empty temporary
+        // file systems: bind the host's directory there (when it exists).
+        for value in unit.effectiveValues("ReadWritePaths", in: "Service") {
+            for word in value.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+                var p = String(word)
+                if p.hasPrefix("-") { p.removeFirst() }
+                if p.hasPrefix("+") { p.removeFirst() }
+                guard Paths.isCleanAbsolute(p), !p.contains("%"), !p.contains("\\"),
+                    Paths.isWithin(p, "/var") || Paths.isWithin(p, "/run"), p != "/var", p != "/run"
+                else { continue }
+                unit.append("BindPaths", "-" + p, in: "Service", origin: "systemk: package ReadWritePaths=\(p)")
+            }
+        }
+    }
+}
