@@ -1,6 +1,7 @@
-/// A path to a field of a Kubernetes object, printed the way `kubectl explain` and the API server do:
-/// `spec.containers[0].env[2].valueFrom`, with map keys that are not plain names in brackets:
-/// `metadata.labels['app.kubernetes.io/name']`.
+/// A path to a field of a Kubernetes object: fields dotted and list indexes in brackets, as
+/// `kubectl explain` and the API server print them (`spec.containers[0].env[2].valueFrom`), and map
+/// keys always in quoted brackets, as the downward API writes them, so that a key is never mistaken
+/// for a field: `resources.limits['cpu']`, `metadata.labels['app.kubernetes.io/name']`.
 public struct FieldPath: Sendable, Hashable, CustomStringConvertible {
     public enum Component: Sendable, Hashable {
         case field(String)

@@ -295,6 +295,14 @@ struct SingleNodeContainer: SingleValueDecodingContainer {
     func decode(_ type: String.Type) throws -> String {
         guard case let .scalar(.string(s)) = node.kind else {
             if case .scalar(.null) = node.kind { throw mismatch("a string") }
+            if case .scalar(.bool) = node.kind {
+                // The text as written is gone (`yes`, `on`, `True` ...): hinting "true" would change the value.
+                throw DecodingError.typeMismatch(
+                    String.self,
+                    .init(
+                        codingPath: codingPath,
+                        debugDescription: "expected a string, got a boolean; quote the value as written (YAML reads unquoted true, false, yes, no, on and off as booleans)"))
+            }
             if case .scalar = node.kind, let t = node.scalarText {
                 throw DecodingError.typeMismatch(
                     String.self,
@@ -324,6 +332,13 @@ struct SingleNodeContainer: SingleValueDecodingContainer {
         } else if t.hasPrefix("0o") {
             radix = 8
             t = t.dropFirst(2)
+        } else if t.hasPrefix("0b") {
+            radix = 2
+            t = t.dropFirst(2)
+        } else if t.count > 1, t.hasPrefix("0") {
+            // YAML 1.1, as kubectl reads it: `defaultMode: 0644` is octal 420, not decimal 644.
+            radix = 8
+            t = t.dropFirst()
         }
         guard let magnitude = Int64(t, radix: radix),
             let value = T(exactly: negative ? -magnitude : magnitude)

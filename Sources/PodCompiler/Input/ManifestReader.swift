@@ -46,6 +46,9 @@ public struct ManifestReader: Sendable {
                 .invalidDocument,
                 "input is \(text.utf8.count) bytes, more than the limit of \(limits.maxBytes) bytes", file: file)
         }
+        if let refusal = YAMLPrescan.check(text, maxNodes: limits.maxNodes) {
+            throw CompileError(.invalidDocument, refusal.message, file: file, position: refusal.position)
+        }
         var budget = limits.maxNodes
         var documents: [ManifestNode] = []
         do {
@@ -69,6 +72,12 @@ public struct ManifestReader: Sendable {
         switch error {
         case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
             let .composer(context, problem, mark, _):
+            if problem.hasPrefix("Maximum nesting level reached") {
+                // libyaml's own limit (1000), met before ours (`Limits.maxDepth`) can be checked.
+                return CompileError(
+                    .invalidDocument, "document is nested deeper than 1000 levels", file: file,
+                    position: SourcePosition(line: mark.line, column: mark.column))
+            }
             var message = "invalid YAML: \(problem)"
             if let context { message += " (\(context.text) at line \(context.mark.line))" }
             return CompileError(
@@ -90,10 +99,7 @@ public struct ManifestReader: Sendable {
         budget -= 1
         let position = node.mark.map { SourcePosition(line: $0.line, column: $0.column) }
         if budget < 0 {
-            throw CompileError(
-                .invalidDocument,
-                "document expands to more than \(limits.maxNodes) nodes (an alias bomb or a huge document)",
-                file: file, position: position)
+            throw CompileError(.invalidDocument, YAMLPrescan.tooManyNodes(limits.maxNodes), file: file, position: position)
         }
         if depth > limits.maxDepth {
             throw CompileError(

@@ -129,11 +129,13 @@ public struct ManifestSet: Sendable {
         var seen: [String: String] = [:]
         for entry in pods {
             let key = "\(entry.pod.namespace)/\(entry.pod.name)"
+            let namePosition = entry.source.node?["metadata"]?["name"]?.position ?? entry.source.node?.position
             if let first = seen[key] {
-                errors.append(CompileError(.duplicateName, path: "metadata.name", "pod \(key) is defined twice (first in \(first))", file: entry.source.file, object: entry.source.object))
+                let path = FieldPath(entry.source.pathPrefix.components).field("metadata").field("name")
+                errors.append(CompileError(.duplicateName, path: path.description, "pod \(key) is defined twice (first in \(first))", file: entry.source.file, object: entry.source.object, position: namePosition))
                 continue
             }
-            seen[key] = entry.source.file ?? "?"
+            seen[key] = (entry.source.file ?? "?") + (namePosition.map { ":\($0.line)" } ?? "")
             let input = CompileInput(
                 pod: entry.pod, source: entry.source, configMaps: configMaps[entry.pod.namespace] ?? [:],
                 secrets: secrets[entry.pod.namespace] ?? [:], packageUnits: packageUnits, node: node)

@@ -1,5 +1,6 @@
 /// Values of `fieldRef` and `resourceFieldRef`, for environment variables and downwardAPI volumes.
-/// The pod shares the host's network, so its IPs are the node's.
+/// The pod shares the host's network, so its IPs are the node's: `status.podIP`/`hostIP` the primary
+/// one (internal, else external), `status.podIPs`/`hostIPs` one per IP family.
 enum DownwardAPI {
     static func fieldValue(_ fieldPath: String, path: FieldPath, ctx: LoweringContext, forVolume: Bool = false)
         throws(CompileError) -> String
@@ -17,13 +18,15 @@ enum DownwardAPI {
             }
             return ip
         case "status.hostIPs", "status.podIPs":
+            // As the kubelet reports them: the node's primary address, then its first address of the
+            // other IP family, if any (at most one per family).
             let ips = [ctx.node.internalIP, ctx.node.externalIP].compactMap { $0 }
-            guard !ips.isEmpty else {
+            guard let primary = ips.first else {
                 throw ctx.error(.missingReference, path, "\(fieldPath) is the node's addresses, which are not known: give --node-ip")
             }
-            var unique: [String] = []
-            for ip in ips where !unique.contains(ip) { unique.append(ip) }
-            return unique.joined(separator: ",")
+            let isIPv6: (String) -> Bool = { $0.contains(":") }
+            let other = ips.first { isIPv6($0) != isIPv6(primary) }
+            return ([primary] + (other.map { [$0] } ?? [])).joined(separator: ",")
         case "metadata.labels" where forVolume:
             return formatMap(meta.labels ?? [:])
         case "metadata.annotations" where forVolume:
@@ -101,7 +104,7 @@ enum DownwardAPI {
                 return v
             } ?? 1000
             let m = milli ?? 0
-            return String((m + divisorMilli - 1) / divisorMilli)
+            return String(m / divisorMilli + (m % divisorMilli == 0 ? 0 : 1))
         case "limits.memory", "requests.memory":
             var bytes = ref.resource == "limits.memory" ? r.memoryLimit : r.memoryRequest
             if bytes == nil, ref.resource == "limits.memory" {

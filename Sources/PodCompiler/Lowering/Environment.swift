@@ -15,6 +15,8 @@ enum EnvironmentLowering {
         var value: [UInt8]
         var sensitive: Bool
         var origin: String
+        /// The field that defined it, for errors (nil for the variables systemk adds).
+        var path: FieldPath? = nil
     }
 
     struct Resolved {
@@ -89,7 +91,7 @@ enum EnvironmentLowering {
                         "key \(quoted(key)) gives the variable name \(quoted(name)), which systemd cannot carry (names are letters, digits and _, not starting with a digit)")
                 }
                 let value = data[key] ?? []
-                define(Entry(name: name, value: value, sensitive: sensitive, origin: p.description))
+                define(Entry(name: name, value: value, sensitive: sensitive, origin: p.description, path: p))
                 visible[name] = (value, sensitive)
             }
         }
@@ -126,7 +128,7 @@ enum EnvironmentLowering {
                 }
                 sensitive = usesSecret
             }
-            define(Entry(name: env.name, value: value, sensitive: sensitive, origin: p.description))
+            define(Entry(name: env.name, value: value, sensitive: sensitive, origin: p.description, path: p))
             visible[env.name] = (value, sensitive)
         }
         return Resolved(entries: entries)
@@ -197,10 +199,10 @@ enum EnvironmentLowering {
         var fileLines: [String] = []
         for e in resolved.entries {
             guard !e.value.contains(0) else {
-                throw ctx.error(.unrepresentable, FieldPath.dotted(e.origin), "the value of \(e.name) holds a NUL byte, which no process environment can carry")
+                throw ctx.error(.unrepresentable, e.path ?? FieldPath.dotted(e.origin), "the value of \(e.name) holds a NUL byte, which no process environment can carry")
             }
             guard let text = String(validating: e.value, as: UTF8.self) else {
-                throw ctx.error(.unrepresentable, FieldPath.dotted(e.origin), "the value of \(e.name) is not valid UTF-8, which systemd refuses in an environment")
+                throw ctx.error(.unrepresentable, e.path ?? FieldPath.dotted(e.origin), "the value of \(e.name) is not valid UTF-8, which systemd refuses in an environment")
             }
             if e.sensitive {
                 fileLines.append(environmentFileLine(name: e.name, value: text))

@@ -1,12 +1,16 @@
 /// ExecStart from the base unit and the container's `command` and `args`:
 /// - neither: the base unit's ExecStart lines stay as written;
-/// - `command` only: replaces the first word (the executable) of the base ExecStart, its options stay;
+/// - `command` only: replaces the first word (the executable) of the base ExecStart; the base's options
+///   stay (unless `command` has options of its own: then the command line is exactly `command`);
 /// - `args` only: replace the options, the executable stays;
-/// - both: replace everything;
+/// - both: `command` followed by `args`;
 /// - a `/path` image with no `command`: the path is the executable.
 /// `$(VAR)` in command and args expands as the kubelet does. When the pod changes the command line,
 /// the base line's prefixes (`-`, `+`, `!`, `@`, `:`) are dropped, since they would change how
 /// systemd treats a command the package did not write, and only the first ExecStart= is kept.
+/// When the pod replaces the package's options, the package's Type= (forking, notify, dbus, ...) and
+/// PIDFile= describe a way of running that the new command line need not follow (`nginx -g "daemon
+/// off;"`): the unit becomes Type=exec, as a synthesized unit is. When the options stay, so does Type=.
 enum ExecStartLowering {
     static func lower(
         container: Container, image: ImageReference, path: FieldPath, env: EnvironmentLowering.Resolved,
@@ -51,7 +55,7 @@ enum ExecStartLowering {
                 try encodeArgument(expand(w), path: path.field("command").index(i + 1), ctx: ctx)
             }
             origin = path.field("command").description
-            if args == nil, let b = baseWords {
+            if args == nil, command.count == 1, let b = baseWords {
                 options += b.options
                 origin += " + package ExecStart options"
             }
@@ -68,8 +72,13 @@ enum ExecStartLowering {
                 .missingField, path.field("command"),
                 "args are given but image \(quoted(container.image ?? "")) has no unit file with an ExecStart= here to take the executable from; give command")
         }
+        let optionsReplaced = args != nil || (command?.count ?? 0) > 1 || baseWords == nil
+        if optionsReplaced, let type = unit.lastValue("Type", in: "Service"), type != "exec", type != "simple" {
+            unit.set("Type", "exec", in: "Service", origin: "systemk: the pod replaces the package's options")
+            unit.remove("PIDFile", in: "Service")
+        }
         if let args {
-            options = try args.enumerated().map { (i, w) throws(CompileError) -> String in
+            options += try args.enumerated().map { (i, w) throws(CompileError) -> String in
                 try encodeArgument(expand(w), path: path.field("args").index(i), ctx: ctx)
             }
             origin += " + " + path.field("args").description

@@ -12,6 +12,10 @@ enum ExecWords {
     enum WordError: Error, Equatable {
         case nul
         case dollarInExecutable
+        /// An executable starting with `-`, `@`, `:`, `+` or `!`, or a lone `;`: systemd reads those
+        /// from the unquoted word, so quoting cannot protect them (`"+sh"` runs `sh` with full
+        /// privileges, outside the sandbox).
+        case prefixInExecutable
     }
 
     private static func isBare(_ b: UInt8) -> Bool {
@@ -34,13 +38,13 @@ enum ExecWords {
     }
 
     /// The executable word: systemd does not expand `$` in the path it executes but does in argv[0],
-    /// so a `$` there cannot reach the process unchanged: refused.
+    /// so a `$` there cannot reach the process unchanged: refused. systemd takes a leading `-`, `@`,
+    /// `:`, `+` or `!` of the first word as a prefix and a lone `;` as a separator *after* unquoting
+    /// it (config_parse_exec), so no quoting can carry such a name: refused too.
     static func executable(_ text: String) throws(WordError) -> String {
         if text.contains("$") { throw .dollarInExecutable }
-        var w = try word([.literal(Array(text.utf8))], escapeDollar: false)
-        // A first word starting with one of systemd's prefix characters must be quoted.
-        if let f = w.first, "-@:+!".contains(f) { w = "\"" + w + "\"" }
-        return w
+        if let f = text.first, "-@:+!".contains(f) || text == ";" { throw .prefixInExecutable }
+        return try word([.literal(Array(text.utf8))], escapeDollar: false)
     }
 
     private static func word(_ segments: [VariableExpansion.Segment], escapeDollar: Bool) throws(WordError) -> String {

@@ -1,15 +1,22 @@
 /// Who a container runs as, and with which privileges.
 ///
 /// - runAsUser / runAsGroup (container over pod) → User= / Group= (numeric); `windowsOptions.runAsUserName`
-///   → User=<name>, as the original systemk read it. When the pod sets an identity, the package's own
-///   User=, Group=, DynamicUser= and SupplementaryGroups= are removed; otherwise the package's user stays.
+///   → User=<name>, as the original systemk read it. When the pod sets an identity (or
+///   `--override-root-uid` replaces root), the package's own User=, Group= and SupplementaryGroups= are
+///   removed, and DynamicUser= too when a User= replaces it (a package's DynamicUser=yes is never
+///   dropped without a user in its place: that would run it as root); otherwise the package's user stays.
 /// - supplementalGroups and fsGroup → SupplementaryGroups=.
 /// - A container that would run as root runs as `--override-root-uid` when that is given.
 /// - runAsNonRoot: an error when the result is root (uid 0, `root`, or no user at all).
 /// - Capabilities: the bounding set is the container runtimes' default set, plus `add`, minus `drop`
-///   (`ALL` drops all), written as one `CapabilityBoundingSet=~…` line that removes the rest, so it
+///   (in containerd's order: ALL first, then single capabilities, drops winning over adds), written as one `CapabilityBoundingSet=~…` line that removes the rest, so it
 ///   narrows (never widens) a package's own bounding set. `privileged: true` keeps every capability.
 /// - allowPrivilegeEscalation: false → NoNewPrivileges=yes.
+///
+/// systemd 252 refuses to start a service whose numeric User=, Group= or SupplementaryGroups= id is not
+/// in the node's user database (exit status 217/USER or 216/GROUP; checked against a real systemd), where
+/// a container runtime would accept any id. The compiler cannot look at the node, so the runtime checks
+/// the ids before starting a pod and reports a missing one as the container's waiting reason.
 enum IdentityLowering {
     static let allCapabilities = [
         "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
@@ -83,7 +90,7 @@ enum IdentityLowering {
             return Identity(owner: "", group: nil, isRoot: false)
         }
 
-        let podSetsIdentity = runAsUser != nil || userName != nil || runAsGroup != nil || ctx.node.overrideRootUID != nil
+        let podSetsIdentity = runAsUser != nil || userName != nil || runAsGroup != nil
         var user: String? = nil
         var userOrigin = ""
         if let u = runAsUser {
@@ -102,10 +109,12 @@ enum IdentityLowering {
         }
         let dynamic = runAsUser == nil && userName == nil && base.lastValue("DynamicUser", in: "Service").map(isYes) == true
         var isRoot = !dynamic && (user == nil || user == "0" || user == "root")
+        var overridden = false
         if isRoot, let override = ctx.node.overrideRootUID {
             user = String(override)
             userOrigin = "node: --override-root-uid"
             isRoot = override == 0
+            overridden = true
         }
         if runAsNonRoot && isRoot {
             let p = sc?.runAsNonRoot != nil ? scPath.field("runAsNonRoot") : podSCPath.field("runAsNonRoot")
@@ -113,9 +122,12 @@ enum IdentityLowering {
                 .securityPolicy, p,
                 "runAsNonRoot is true but the container would run as root; set runAsUser to a non-zero uid")
         }
-        if podSetsIdentity {
-            for key in ["User", "Group", "DynamicUser"] { base.remove(key, in: "Service") }
-            if let user { base.append("User", user, in: "Service", origin: userOrigin) }
+        if podSetsIdentity || overridden {
+            for key in ["User", "Group", "SupplementaryGroups"] { base.remove(key, in: "Service") }
+            if let user {
+                base.remove("DynamicUser", in: "Service")
+                base.append("User", user, in: "Service", origin: userOrigin)
+            }
             if let g = runAsGroup {
                 base.append("Group", String(g), in: "Service", origin: runAsGroupPath.description)
             }
@@ -131,21 +143,19 @@ enum IdentityLowering {
 
         // Capabilities.
         if sc?.privileged != true {
+            // containerd's order: add ALL, drop ALL, then each added capability, then each dropped
+            // one (so a drop wins over an add of the same capability).
             var allowed = defaultCapabilities
             let capsPath = scPath.field("capabilities")
-            for (i, c) in (sc?.capabilities?.drop ?? []).enumerated() {
-                if c.uppercased() == "ALL" {
-                    allowed.removeAll()
-                } else {
-                    allowed.remove(try capability(c, capsPath.field("drop").index(i), ctx))
-                }
+            let adds = sc?.capabilities?.add ?? []
+            let drops = sc?.capabilities?.drop ?? []
+            if adds.contains(where: { $0.uppercased() == "ALL" }) { allowed = Set(allCapabilities) }
+            if drops.contains(where: { $0.uppercased() == "ALL" }) { allowed.removeAll() }
+            for (i, c) in adds.enumerated() where c.uppercased() != "ALL" {
+                allowed.insert(try capability(c, capsPath.field("add").index(i), ctx))
             }
-            for (i, c) in (sc?.capabilities?.add ?? []).enumerated() {
-                if c.uppercased() == "ALL" {
-                    allowed = Set(allCapabilities)
-                } else {
-                    allowed.insert(try capability(c, capsPath.field("add").index(i), ctx))
-                }
+            for (i, c) in drops.enumerated() where c.uppercased() != "ALL" {
+                allowed.remove(try capability(c, capsPath.field("drop").index(i), ctx))
             }
             let removed = allCapabilities.filter { !allowed.contains($0) }
             if !removed.isEmpty {

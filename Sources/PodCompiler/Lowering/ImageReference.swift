@@ -8,6 +8,11 @@ public enum ImageReference: Sendable, Equatable, Codable, CustomStringConvertibl
     /// `/path/to/binary`: nothing to install; the path is the executable.
     case path(String)
 
+    /// `{"path": {"path": "/usr/bin/env"}}` in JSON rather than Swift's default `_0`.
+    private enum PathCodingKeys: String, CodingKey {
+        case _0 = "path"
+    }
+
     /// Parses an image field. The error text completes "image ...".
     public static func parse(_ image: String) -> Result<ImageReference, ImageError> {
         if image.isEmpty { return .failure(ImageError("is empty")) }
@@ -39,6 +44,8 @@ public enum ImageReference: Sendable, Equatable, Codable, CustomStringConvertibl
         if let sep = image.firstIndex(where: { $0 == "=" || $0 == ":" }) {
             name = String(image[..<sep])
             version = String(image[image.index(after: sep)...])
+            // An image tag of `latest` (a habit from container images) means no pinned version.
+            if image[sep] == ":" && version == "latest" { version = nil }
             if version?.isEmpty == true {
                 return .failure(ImageError("\(quoted(image)) has an empty version"))
             }

@@ -12,6 +12,9 @@
 ///   starting all units at once runs them in order and a failed init container keeps the app
 ///   containers from starting. Sidecars (init containers with restartPolicy: Always) start in their
 ///   place in that chain but are only Wanted (their restarts do not stop the pod).
+/// - App containers and sidecars run as long as their process: a package unit's Type=oneshot becomes
+///   Type=exec (systemd refuses Restart=always on a oneshot, and a oneshot's start would only end when
+///   the process does), and such a unit must then be left with one ExecStart= (else: give command).
 /// - postStart / preStop exec hooks → ExecStartPost= / ExecStop=; preStop sleep → ExecStop=/bin/sleep N.
 enum LifecycleLowering {
     static let origin = "systemk: lifecycle"
@@ -27,8 +30,8 @@ enum LifecycleLowering {
     }
 
     static func applyRestart(
-        role: PlannedUnit.Role, podPolicy: String, ctx: LoweringContext, to unit: inout UnitBuilder
-    ) {
+        role: PlannedUnit.Role, podPolicy: String, ctx: LoweringContext, path: FieldPath, to unit: inout UnitBuilder
+    ) throws(CompileError) {
         for key in ["Restart", "RestartSec", "RestartForceExitStatus", "RestartPreventExitStatus", "RestartSteps",
             "RestartMaxDelaySec", "RemainAfterExit"]
         {
@@ -39,6 +42,15 @@ enum LifecycleLowering {
             unit.remove(key, in: "Service")
         }
         let policyPath = FieldPath.root.field("spec").field("restartPolicy").description
+        if role != .initContainer, unit.lastValue("Type", in: "Service") == "oneshot" {
+            unit.set("Type", "exec", in: "Service", origin: "systemk: a container runs as long as its process, not as a oneshot")
+            let lines = unit.effectiveValues("ExecStart", in: "Service").count
+            if lines > 1 {
+                throw ctx.error(
+                    .unsupported, path.field("command"),
+                    "the package's unit is a oneshot with \(lines) ExecStart= lines, but a container is one long-running process; give command")
+            }
+        }
         switch role {
         case .initContainer:
             unit.set("Type", "oneshot", in: "Service", origin: "systemk: init container")

@@ -14,12 +14,14 @@ struct LoweringContext {
         self.podDirectory = Paths.join(input.node.stateDirectory, "pods", uid)
     }
 
-    /// An error at `path` (relative to the pod), located in the source document.
+    /// An error at `path` (relative to the pod), located in the source document. The source node is
+    /// the pod (or the workload's pod template) itself, so `path` is looked up in it as it is; the
+    /// printed path is the full one from the document's root.
     func error(_ code: CompileError.Code, _ path: FieldPath, _ message: String) -> CompileError {
         let full = FieldPath(input.source.pathPrefix.components + path.components)
         var position: SourcePosition? = nil
         if let root = input.source.node {
-            position = Self.position(of: full, in: root)
+            position = Self.position(of: path, in: root)
         }
         return CompileError(
             code, path: full.description, message, file: input.source.file,

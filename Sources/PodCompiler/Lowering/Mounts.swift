@@ -96,7 +96,11 @@ enum MountLowering {
             }
             let readOnly = mounted.alwaysReadOnly || m.readOnly == true
             unit.append(readOnly ? "BindReadOnlyPaths" : "BindPaths", value, in: "Service", origin: mp.description)
-            if !privateAreas.contains(where: { Paths.isWithin(destination, $0) }) {
+            let nested = (container.volumeMounts ?? []).contains { other in
+                let o = Paths.normalizeAbsolute(other.mountPath)
+                return o != destination && Paths.isWithin(destination, o)
+            }
+            if !nested, !privateAreas.contains(where: { Paths.isWithin(destination, $0) }) {
                 volumes.hostPathChecks["MountPoint " + destination] = HostPathCheck(path: destination, type: "MountPoint", volume: m.name)
             }
         }

@@ -79,6 +79,12 @@ public enum PodCompiler {
                 unit.append("Type", "exec", in: "Service", origin: "systemk: synthesized unit")
             }
             unit.removeSection("Install")
+            // Deleting a pod must stop every process of the container within the grace period:
+            // a package's KillMode=process/none or SendSIGKILL=no would let processes outlive it.
+            if let mode = unit.lastValue("KillMode", in: "Service"), mode == "process" || mode == "none" {
+                unit.remove("KillMode", in: "Service")
+            }
+            unit.remove("SendSIGKILL", in: "Service")
             unit.set("Description", "systemk pod \(pod.namespace)/\(pod.name) container \(c.name)", in: "Unit", origin: "systemk: naming")
             if let pu = packageUnit {
                 unit.remove("Documentation", in: "Unit")
@@ -122,7 +128,7 @@ public enum PodCompiler {
                 ResourceLowering.apply(r, resources: c.resources, path: p.field("resources"), to: &unit)
             }
             unit.set("Slice", slice, in: "Service", origin: "systemk: one slice for all pods")
-            LifecycleLowering.applyRestart(role: role, podPolicy: podPolicy, ctx: ctx, to: &unit)
+            try LifecycleLowering.applyRestart(role: role, podPolicy: podPolicy, ctx: ctx, path: p, to: &unit)
             try LifecycleLowering.applyGracePeriod(ctx: ctx, to: &unit)
             unit.append("StartLimitIntervalSec", "0", in: "Unit", origin: "systemk: never give up restarting")
             LifecycleLowering.applyOrdering(role: role, initUnits: initUnits, ownIndex: ownIndex, to: &unit)

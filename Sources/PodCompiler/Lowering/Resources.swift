@@ -2,7 +2,7 @@
 /// systemd's `128M` would be 128·2²⁰).
 ///
 /// - requests.cpu → CPUWeight: milliCPU → cgroup-v1 shares as the kubelet computes them
-///   (milliCPU × 1024 / 1000, at least 2), then systemd's own shares → weight conversion
+///   (milliCPU × 1024 / 1000, at least 2 and at most 262144), then systemd's own shares → weight conversion
 ///   (shares × 100 / 1024, clamped to 1…10000). One CPU is weight 100, the weight of every ordinary
 ///   host service: a pod asking for one CPU competes like one host service.
 /// - limits.cpu → CPUQuota, exactly milliCPU / 10 percent (500m → 50%).
@@ -13,8 +13,9 @@
 enum ResourceLowering {
     static func cpuShares(milliCPU: Int64) -> Int64 {
         if milliCPU == 0 { return 2 }
-        let shares = milliCPU * 1024 / 1000
-        return max(2, shares)
+        // The kubelet's MaxShares (262144, 256 CPUs) bounds the product, which would otherwise overflow.
+        let shares = min(milliCPU, 256_000) * 1024 / 1000
+        return min(262_144, max(2, shares))
     }
 
     static func cpuWeight(milliCPU: Int64) -> Int64 {

@@ -2,7 +2,10 @@
 /// temporary file systems on /var and /run (as in the original systemk) and on /home, /root and
 /// /run/user; the pod's volumes bound in on top. The package unit's own sandboxing stays, and its
 /// StateDirectory=, CacheDirectory=, LogsDirectory= and RuntimeDirectory= keep working: they are bound
-/// back in over the temporary file systems.
+/// back in over the temporary file systems. systemd itself reads a PIDFile= in its own view of the
+/// file system, where these temporary file systems are not: a PIDFile= in them (but outside the
+/// directories bound back) is removed, and systemd guesses the main PID as it does without one;
+/// otherwise a forking package (nginx: PIDFile=/run/nginx.pid) would never finish starting.
 enum SandboxLowering {
     static let origin = "systemk: sandbox"
 
@@ -50,6 +53,14 @@ enum SandboxLowering {
                 else { continue }
                 unit.append("BindPaths", "-" + p, in: "Service", origin: "systemk: package ReadWritePaths=\(p)")
             }
+        }
+        if var pidFile = unit.lastValue("PIDFile", in: "Service") {
+            if pidFile.hasPrefix("%t/") { pidFile = "/run/" + pidFile.dropFirst(3) }
+            let hidden = ["/run", "/var", "/tmp", "/home", "/root"].contains { Paths.isWithin(pidFile, $0) }
+            let boundBack = unit.values("BindPaths", in: "Service").contains { bind in
+                bind.split(separator: " ").contains { Paths.isWithin(pidFile, String($0.drop(while: { $0 == "-" }))) }
+            }
+            if hidden && !boundBack { unit.remove("PIDFile", in: "Service") }
         }
     }
 }

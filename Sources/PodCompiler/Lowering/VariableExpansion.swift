@@ -2,10 +2,10 @@
 /// third_party/forked/golang/expansion): `$$` is an escaped `$`, `$(NAME)` is replaced when NAME is
 /// defined and kept as written when not, an unterminated `$(` is kept, and any other `$x` is kept.
 ///
-/// One quirk is reproduced on purpose: after a `$` the kubelet copies the next *byte* as if it were a
-/// character (Go's `string(byte)`), so `$` before a non-ASCII character re-encodes that byte as
-/// Latin-1. The result is then usually not valid UTF-8, which systemd cannot carry: the compiler
-/// reports such a value as unrepresentable instead of passing on mangled bytes.
+/// A `$` before any other character keeps that whole character: kubelets before kubernetes/kubernetes
+/// PR 136325 (fixed in 1.34 and 1.35 patch releases and later) copied only its first *byte* (Go's
+/// `string(byte)`), which turned `$é` into invalid UTF-8 and made container creation fail; the fixed
+/// kubelet, which this follows, keeps `$é` as written.
 enum VariableExpansion {
     /// A piece of an expanded string: literal bytes, or a reference to a variable the caller wants to
     /// keep symbolic (a secret that must not be written into a unit file).
@@ -56,9 +56,10 @@ enum VariableExpansion {
                         literal.append(contentsOf: Array("$(".utf8))
                     }
                 default:
-                    literal.append(UInt8(ascii: "$"))
-                    // Go's string(byte): the byte as a code point, UTF-8 encoded.
-                    literal.append(contentsOf: Array(String(UnicodeScalar(first)).utf8))
+                    // `$` and the whole character after it (its UTF-8 bytes), as written.
+                    let length = utf8SequenceLength(first)
+                    literal.append(contentsOf: bytes[cursor..<min(cursor + 1 + length, bytes.count)])
+                    advance = length
                 }
                 cursor += advance
                 checkpoint = cursor + 1
@@ -70,6 +71,16 @@ enum VariableExpansion {
         }
         flush()
         return out
+    }
+
+    /// The number of bytes of the UTF-8 sequence that starts with `lead` (1 for ASCII).
+    private static func utf8SequenceLength(_ lead: UInt8) -> Int {
+        switch lead {
+        case 0xF0...: return 4
+        case 0xE0...: return 3
+        case 0xC0...: return 2
+        default: return 1
+        }
     }
 
     /// Expands with plain values only; the result's bytes.

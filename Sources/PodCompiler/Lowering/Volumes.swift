@@ -42,14 +42,27 @@ struct VolumeLowering {
         }
     }
 
-    /// Directories between the pod directory and `path` (exclusive), root-only.
+    /// Directories that hold a volume's content (configMap, secret, downwardAPI, projected).
+    private var contentDirectories: Set<String> = []
+
+    /// Directories between the pod directory and `path` (exclusive): root-only, except inside a
+    /// volume's content (an item at `conf/app.conf`), where they get the volume directory's mode and
+    /// owner so that the container can reach the files.
     mutating func addParents(of path: String) {
         var parts = path.dropFirst(podDir.count).split(separator: "/").map(String.init)
         parts.removeLast()
         var current = podDir
         for part in parts {
+            let parent = current
             current = Paths.join(current, part)
-            addDirectory(current, mode: 0o700, owner: "0", group: "0", purpose: "pod directory")
+            if contentDirectories.contains(parent), let p = directories[parent] {
+                if directories[current] == nil {
+                    directories[current] = PlannedDirectory(path: current, mode: p.mode, owner: p.owner, group: p.group, purpose: p.purpose)
+                }
+                contentDirectories.insert(current)
+            } else {
+                addDirectory(current, mode: 0o700, owner: "0", group: "0", purpose: "pod directory")
+            }
         }
     }
 
@@ -112,6 +125,7 @@ struct VolumeLowering {
             let p = vp.field("configMap")
             addParents(of: sharedDir)
             addDirectory(sharedDir, mode: 0o755, owner: "0", group: "0", purpose: "configMap \(volume.name)")
+            contentDirectories.insert(sharedDir)
             try writeConfigMap(name: c.name, items: c.items, defaultMode: c.defaultMode, optional: c.optional, into: sharedDir, path: p, owner: "0", group: fsGroup.map(String.init) ?? "0", sensitive: false, purpose: "configMap volume \(volume.name)")
             return MountedVolume(hostPath: sharedDir, alwaysReadOnly: true, isHostPath: false)
         }
@@ -119,6 +133,7 @@ struct VolumeLowering {
             let p = vp.field("secret")
             addParents(of: privateDir)
             addDirectory(privateDir, mode: 0o500, owner: identity.owner, group: identity.group ?? "0", purpose: "secret \(volume.name)")
+            contentDirectories.insert(privateDir)
             try writeSecret(name: s.secretName, nameField: "secretName", items: s.items, defaultMode: s.defaultMode, optional: s.optional, into: privateDir, path: p, identity: identity, purpose: "secret volume \(volume.name)")
             return MountedVolume(hostPath: privateDir, alwaysReadOnly: true, isHostPath: false)
         }
@@ -126,6 +141,7 @@ struct VolumeLowering {
             let p = vp.field("downwardAPI")
             addParents(of: sharedDir)
             addDirectory(sharedDir, mode: 0o755, owner: "0", group: "0", purpose: "downwardAPI \(volume.name)")
+            contentDirectories.insert(sharedDir)
             try writeDownwardAPI(d.items ?? [], defaultMode: d.defaultMode, into: sharedDir, path: p.field("items"), purpose: "downwardAPI volume \(volume.name)")
             return MountedVolume(hostPath: sharedDir, alwaysReadOnly: true, isHostPath: false)
         }
@@ -136,6 +152,7 @@ struct VolumeLowering {
             let dir = sensitive ? privateDir : sharedDir
             addParents(of: dir)
             addDirectory(dir, mode: sensitive ? 0o500 : 0o755, owner: sensitive ? identity.owner : "0", group: sensitive ? (identity.group ?? "0") : "0", purpose: "projected \(volume.name)")
+            contentDirectories.insert(dir)
             for (i, source) in sources.enumerated() {
                 let sp = p.field("sources").index(i)
                 let count = [source.configMap != nil, source.secret != nil, source.downwardAPI != nil, source.serviceAccountToken != nil, source.clusterTrustBundle != nil].filter { $0 }.count

@@ -1,0 +1,45 @@
+/// Times of one stage over many iterations, in nanoseconds.
+struct Timings {
+    /// Sorted, shortest first.
+    let samples: [Double]
+
+    init(_ samples: [Double]) {
+        self.samples = samples.sorted()
+    }
+
+    /// The nearest-rank percentile: the smallest sample with at least `p` percent of samples at or below it.
+    func percentile(_ p: Double) -> Double {
+        guard !samples.isEmpty else { return .nan }
+        let rank = Int((p / 100 * Double(samples.count)).rounded(.up))
+        return samples[Swift.min(Swift.max(rank, 1), samples.count) - 1]
+    }
+
+    var median: Double { percentile(50) }
+    var p95: Double { percentile(95) }
+    var shortest: Double { samples.first ?? .nan }
+    var mean: Double { samples.reduce(0, +) / Double(samples.count) }
+    /// Operations per second over all timed iterations back to back.
+    var perSecond: Double { 1e9 / mean }
+}
+
+extension Duration {
+    var nanoseconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) * 1e9 + Double(attoseconds) / 1e9
+    }
+}
+
+/// Runs `body` `warmup` times untimed, then `iterations` times, timing each run on its own with the
+/// monotonic `ContinuousClock`.
+func measure(iterations: Int, warmup: Int, _ body: () throws -> Void) rethrows -> Timings {
+    for _ in 0..<warmup { try body() }
+    let clock = ContinuousClock()
+    var samples: [Double] = []
+    samples.reserveCapacity(iterations)
+    for _ in 0..<iterations {
+        let start = clock.now
+        try body()
+        samples.append((clock.now - start).nanoseconds)
+    }
+    return Timings(samples)
+}
