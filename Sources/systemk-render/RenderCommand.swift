@@ -8,7 +8,8 @@ struct RenderCommand: ParsableCommand {
         commandName: "systemk-render",
         abstract: "Render Kubernetes pods into the systemd units systemk would run, with no cluster and no root.",
         discussion: """
-            Renders every Pod and pod template (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob) \
+            Renders every Pod and pod template (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, \
+            ReplicationController, PodTemplate) \
             in the inputs, using the ConfigMaps and Secrets found there.
 
             Exit status: 0 on success, 1 on invalid input (or a difference with --diff), 2 on a usage error.
@@ -22,7 +23,7 @@ struct RenderCommand: ParsableCommand {
     @Argument(help: "Manifest files (YAML or JSON, multi-document); - reads standard input.")
     var files: [String] = []
 
-    @Option(name: .long, help: "Write each unit to DIR/<unit name>, the plan to DIR/plan.json and the pods' files under DIR/files/. Nothing on stdout.")
+    @Option(name: .long, help: ArgumentHelp("Write each unit to DIR/<unit name>, the plan to DIR/plan.json and the pods' files under DIR/files/. Nothing on stdout.", valueName: "DIR"))
     var output: String?
 
     @Option(name: .long, help: "units: every unit after a line '# <unit name>'; json: the whole plan (docs/plan-schema.md).")

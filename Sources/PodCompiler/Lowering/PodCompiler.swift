@@ -209,6 +209,21 @@ public enum PodCompiler {
         if let h = pod.spec.hostname, !Validation.isDNSLabel(h) {
             throw ctx.error(.invalidName, FieldPath.root.field("spec").field("hostname"), "\(quoted(h)) is not a DNS label")
         }
+        if let sysctls = pod.spec.securityContext?.sysctls, !sysctls.isEmpty {
+            throw ctx.error(
+                .unsupported, FieldPath.root.field("spec").field("securityContext").field("sysctls"),
+                "sysctls cannot be honoured: pods share the host's kernel settings; set them on the node")
+        }
+        for (i, c) in pod.spec.containers.enumerated() where !(c.volumeDevices ?? []).isEmpty {
+            throw ctx.error(
+                .unsupported, LoweringContext.containerPath(i, isInit: false).field("volumeDevices"),
+                "raw block devices from persistent volumes are not supported")
+        }
+        for (i, c) in (pod.spec.initContainers ?? []).enumerated() where !(c.volumeDevices ?? []).isEmpty {
+            throw ctx.error(
+                .unsupported, LoweringContext.containerPath(i, isInit: true).field("volumeDevices"),
+                "raw block devices from persistent volumes are not supported")
+        }
         if pod.spec.hostNetwork == false {
             // Explicitly asking for a pod network cannot be honoured; absent is fine.
             throw ctx.error(.unsupported, FieldPath.root.field("spec").field("hostNetwork"), "systemk pods always share the host's network")

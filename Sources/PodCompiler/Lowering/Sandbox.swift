@@ -17,15 +17,18 @@ enum SandboxLowering {
         unit.append("ProtectHome", "tmpfs", in: "Service", origin: origin)
         unit.append("PrivateTmp", "yes", in: "Service", origin: origin)
         unit.append("PrivateMounts", "yes", in: "Service", origin: origin)
+        unit.append("TemporaryFileSystem", "/var /run", in: "Service", origin: origin)
         if readOnlyRoot {
-            unit.append("TemporaryFileSystem", "/var:ro /run:ro", in: "Service", origin: readOnlyRootPath.description)
-            unit.append("ReadOnlyPaths", "/tmp /var/tmp", in: "Service", origin: readOnlyRootPath.description)
-        } else {
-            unit.append("TemporaryFileSystem", "/var /run", in: "Service", origin: origin)
+            // Not `TemporaryFileSystem=/var:ro`: systemd must still create the mount points of the
+            // binds below inside it. Read-only paths are applied after every mount, and a bind under
+            // them keeps its own flags (checked against systemd 252).
+            unit.append("ReadOnlyPaths", "/var /run /tmp /var/tmp", in: "Service", origin: readOnlyRootPath.description)
         }
-        // Logging through syslog(3) and sd_notify(3) go through sockets under /run.
+        // Logging through syslog(3) and sd_notify(3) go through sockets under /run, and so does name
+        // resolution where /etc/resolv.conf points into systemd-resolved's directory.
         unit.append(
-            "BindReadOnlyPaths", "-/run/systemd/journal -/run/systemd/notify", in: "Service", origin: origin)
+            "BindReadOnlyPaths", "-/run/systemd/journal -/run/systemd/notify -/run/systemd/resolve", in: "Service",
+            origin: origin)
         // Keep the package's managed directories reachable under the temporary file systems.
         let managed: [(String, String)] = [
             ("StateDirectory", "/var/lib"), ("CacheDirectory", "/var/cache"), ("LogsDirectory", "/var/log"),
