@@ -68,6 +68,11 @@ public struct PlannedDirectory: Codable, Sendable, Equatable {
     public var owner: String
     public var group: String
     public var purpose: String
+    /// A volume whose files change while the pod runs (configMap, secret, downwardAPI, projected, the
+    /// service-account token): the runtime writes its files as the kubelet's AtomicWriter does, into a
+    /// new `..<timestamp>` directory, then swaps a `..data` symlink, with each file a symlink through
+    /// `..data`, so a reader never sees half an update. Directories and files below it are its content.
+    public var atomicUpdates: Bool
 }
 
 /// A tmpfs the runtime mounts on a pod directory before the units start (emptyDir with medium Memory,

@@ -36,9 +36,12 @@ struct VolumeLowering {
 
     private var podDir: String { ctx.podDirectory }
 
-    mutating func addDirectory(_ path: String, mode: Int32, owner: String, group: String, purpose: String) {
+    mutating func addDirectory(
+        _ path: String, mode: Int32, owner: String, group: String, purpose: String, atomicUpdates: Bool = false
+    ) {
         if directories[path] == nil {
-            directories[path] = PlannedDirectory(path: path, mode: octal(mode), owner: owner, group: group, purpose: purpose)
+            directories[path] = PlannedDirectory(
+                path: path, mode: octal(mode), owner: owner, group: group, purpose: purpose, atomicUpdates: atomicUpdates)
         }
     }
 
@@ -57,7 +60,7 @@ struct VolumeLowering {
             current = Paths.join(current, part)
             if contentDirectories.contains(parent), let p = directories[parent] {
                 if directories[current] == nil {
-                    directories[current] = PlannedDirectory(path: current, mode: p.mode, owner: p.owner, group: p.group, purpose: p.purpose)
+                    directories[current] = PlannedDirectory(path: current, mode: p.mode, owner: p.owner, group: p.group, purpose: p.purpose, atomicUpdates: false)
                 }
                 contentDirectories.insert(current)
             } else {
@@ -124,7 +127,7 @@ struct VolumeLowering {
         if let c = volume.configMap {
             let p = vp.field("configMap")
             addParents(of: sharedDir)
-            addDirectory(sharedDir, mode: 0o755, owner: "0", group: "0", purpose: "configMap \(volume.name)")
+            addDirectory(sharedDir, mode: 0o755, owner: "0", group: "0", purpose: "configMap \(volume.name)", atomicUpdates: true)
             contentDirectories.insert(sharedDir)
             try writeConfigMap(name: c.name, items: c.items, defaultMode: c.defaultMode, optional: c.optional, into: sharedDir, path: p, owner: "0", group: fsGroup.map(String.init) ?? "0", sensitive: false, purpose: "configMap volume \(volume.name)")
             return MountedVolume(hostPath: sharedDir, alwaysReadOnly: true, isHostPath: false)
@@ -132,7 +135,7 @@ struct VolumeLowering {
         if let s = volume.secret {
             let p = vp.field("secret")
             addParents(of: privateDir)
-            addDirectory(privateDir, mode: 0o500, owner: identity.owner, group: identity.group ?? "0", purpose: "secret \(volume.name)")
+            addDirectory(privateDir, mode: 0o500, owner: identity.owner, group: identity.group ?? "0", purpose: "secret \(volume.name)", atomicUpdates: true)
             contentDirectories.insert(privateDir)
             try writeSecret(name: s.secretName, nameField: "secretName", items: s.items, defaultMode: s.defaultMode, optional: s.optional, into: privateDir, path: p, identity: identity, purpose: "secret volume \(volume.name)")
             return MountedVolume(hostPath: privateDir, alwaysReadOnly: true, isHostPath: false)
@@ -140,7 +143,7 @@ struct VolumeLowering {
         if let d = volume.downwardAPI {
             let p = vp.field("downwardAPI")
             addParents(of: sharedDir)
-            addDirectory(sharedDir, mode: 0o755, owner: "0", group: "0", purpose: "downwardAPI \(volume.name)")
+            addDirectory(sharedDir, mode: 0o755, owner: "0", group: "0", purpose: "downwardAPI \(volume.name)", atomicUpdates: true)
             contentDirectories.insert(sharedDir)
             try writeDownwardAPI(d.items ?? [], defaultMode: d.defaultMode, into: sharedDir, path: p.field("items"), purpose: "downwardAPI volume \(volume.name)")
             return MountedVolume(hostPath: sharedDir, alwaysReadOnly: true, isHostPath: false)
@@ -151,7 +154,7 @@ struct VolumeLowering {
             let sensitive = sources.contains { $0.secret != nil || $0.serviceAccountToken != nil }
             let dir = sensitive ? privateDir : sharedDir
             addParents(of: dir)
-            addDirectory(dir, mode: sensitive ? 0o500 : 0o755, owner: sensitive ? identity.owner : "0", group: sensitive ? (identity.group ?? "0") : "0", purpose: "projected \(volume.name)")
+            addDirectory(dir, mode: sensitive ? 0o500 : 0o755, owner: sensitive ? identity.owner : "0", group: sensitive ? (identity.group ?? "0") : "0", purpose: "projected \(volume.name)", atomicUpdates: true)
             contentDirectories.insert(dir)
             for (i, source) in sources.enumerated() {
                 let sp = p.field("sources").index(i)
@@ -306,7 +309,7 @@ struct VolumeLowering {
     mutating func serviceAccountDirectory(container: String, identity: IdentityLowering.Identity) -> String {
         let dir = Paths.join(podDir, "containers", container, "serviceaccount")
         addParents(of: dir)
-        addDirectory(dir, mode: 0o500, owner: identity.owner, group: identity.group ?? "0", purpose: "service-account token")
+        addDirectory(dir, mode: 0o500, owner: identity.owner, group: identity.group ?? "0", purpose: "service-account token", atomicUpdates: true)
         let mode = secretMode(0o644, identity: identity)
         addFile(Paths.join(dir, "token"), mode: mode, owner: identity.owner, group: identity.group ?? "0", sensitive: true, content: .runtime(source: "serviceAccountToken expirationSeconds=3607"), purpose: "service-account token")
         addFile(Paths.join(dir, "ca.crt"), mode: 0o444, owner: "0", group: "0", sensitive: false, content: .runtime(source: "clusterCA"), purpose: "service-account token")
