@@ -22,7 +22,7 @@ struct ExecWordsTests {
         ("\\", "\"\\\\\""),
         ("line\nbreak", "\"line\\nbreak\""),
         ("tab\there", "\"tab\\there\""),
-        ("cr\r", "\"cr\\x0d\""),
+        ("cr\r", "\"cr\\r\""),
         ("\u{1}\u{1f}\u{7f}", "\"\\x01\\x1f\\x7f\""),
         ("é", "\"é\""),
         ("日本語 😀", "\"日本語 😀\""),
@@ -74,15 +74,19 @@ struct ExecWordsTests {
         #expect(try ExecWords.executable("sh") == "sh")
         #expect(try ExecWords.executable("/opt/my app/run") == "\"/opt/my app/run\"")
         #expect(try ExecWords.executable("/opt/100%/run") == "/opt/100%%/run")
-        #expect(try SystemdDecoding.commandLine(try ExecWords.executable("/opt/é \"x\"/r")).executable == "/opt/é \"x\"/r")
-        #expect(throws: ExecWords.WordError.dollarInExecutable) { try ExecWords.executable("/bin/$x") }
+        #expect(try SystemdDecoding.commandLine(try ExecWords.executable("/opt/é x/r")).executable == "/opt/é x/r")
+        // systemd 252 refuses quotes and backslashes in an executable, and would expand `$$` and `${`
+        // in argv[0] but not in the path it runs (docs/unit-file-syntax.md).
+        for refused in ["/opt/\"x\"/r", "/opt/a\\b", "/bin/$$x", "/bin/${x}", "$x"] {
+            #expect(throws: ExecWords.WordError.self) { try ExecWords.executable(refused) }
+        }
     }
 
     /// systemd reads `-@:+!` prefixes and the `;` separator from the unquoted first word, so quoting
     /// cannot carry them: `"+sh"` would run `sh` with full privileges, outside the sandbox.
     @Test(arguments: ["-x", "+sh", "!x", "!!x", "@x", ":x", ";"])
     func executablesSystemdWouldReadAsPrefixesAreRefused(_ name: String) {
-        #expect(throws: ExecWords.WordError.prefixInExecutable) { try ExecWords.executable(name) }
+        #expect(throws: ExecWords.WordError.self) { try ExecWords.executable(name) }
     }
 
     @Test func aPodCannotNameSuchAnExecutable() throws {
@@ -91,9 +95,7 @@ struct ExecWordsTests {
         }
         #expect(e.code == .unrepresentable)
         #expect(e.path == "spec.containers[0].command[0]")
-        withKnownIssue("ExecStartLowering.encodeExecutable reports every non-NUL WordError with the message about $") {
-            #expect(!e.message.contains("$"), "\(e.message)")
-        }
+        #expect(!e.message.contains("$"), "\(e.message)")
     }
 
     @Test func commandLinesJoinWords() throws {

@@ -86,10 +86,8 @@ struct NamingTests {
     /// Kubernetes limits a pod name (a DNS subdomain) to 253 characters, not its labels to 63.
     @Test func podNamesWithLongLabelsAreAccepted() throws {
         let name = String(repeating: "a", count: 100)
-        withKnownIssue("Validation.isDNSSubdomain also limits each label to 63 characters") {
-            let plan = try Fixtures.compile(Fixtures.pod(name: name))
-            #expect(UnitNaming.parse(plan.units[0].name)?.isShortened == false)
-        }
+        let plan = try Fixtures.compile(Fixtures.pod(name: name))
+        #expect(UnitNaming.parse(plan.units[0].name)?.isShortened == false)
     }
 
     @Test func parseRefusesOtherNames() {

@@ -3,7 +3,9 @@
 /// Order: HOSTNAME, KUBERNETES_SERVICE_HOST/PORT (when known), SYSTEMK_NODE_INTERNAL_IP and
 /// SYSTEMK_NODE_EXTERNAL_IP, then `envFrom` (in order, with its prefix), then `env` (in order); a later
 /// definition of a name replaces an earlier one. `$(VAR)` in `env[].value` expands against the
-/// container's variables defined before it (envFrom and earlier env), as the kubelet does.
+/// service variables (KUBERNETES_SERVICE_HOST/PORT) and the container's variables defined before it
+/// (envFrom and earlier env), and in `command`/`args` against all of those, as the kubelet does;
+/// HOSTNAME and SYSTEMK_* are set for the process but, as in the kubelet, not expanded.
 ///
 /// Plain values become one `Environment="NAME=value"` line each (one bad escape on a line makes
 /// systemd drop every assignment on it). Values that come from Secrets, or that expand one, never go
@@ -17,6 +19,10 @@ enum EnvironmentLowering {
         var origin: String
         /// The field that defined it, for errors (nil for the variables systemk adds).
         var path: FieldPath? = nil
+        /// Whether the kubelet's `$(VAR)` expansion would see it: the container's own variables and
+        /// the service variables do; HOSTNAME and systemk's SYSTEMK_* (set by the runtime, not the
+        /// kubelet) do not.
+        var expandable = true
     }
 
     struct Resolved {
@@ -24,7 +30,7 @@ enum EnvironmentLowering {
 
         /// For `$(VAR)` in command and args: plain values inline, secrets as `${VAR}` for systemd.
         func lookup(_ name: String) -> VariableExpansion.Segment? {
-            guard let e = entries.first(where: { $0.name == name }) else { return nil }
+            guard let e = entries.first(where: { $0.name == name }), e.expandable else { return nil }
             return e.sensitive ? .reference(name) : .literal(e.value)
         }
     }
@@ -33,6 +39,8 @@ enum EnvironmentLowering {
         container: Container, path: FieldPath, ctx: LoweringContext,
         resources: [String: ResourceLowering.Lowered]
     ) throws(CompileError) -> Resolved {
+        // Variables the kubelet's $(VAR) expansion can see: the service variables and the container's own, in order.
+        var visible: [String: (value: [UInt8], sensitive: Bool)] = [:]
         var entries: [Entry] = []
         func define(_ e: Entry) {
             if let i = entries.firstIndex(where: { $0.name == e.name }) {
@@ -41,22 +49,22 @@ enum EnvironmentLowering {
                 entries.append(e)
             }
         }
-        // Variables the kubelet's $(VAR) expansion can see: the container's own, in order.
-        var visible: [String: (value: [UInt8], sensitive: Bool)] = [:]
 
         let hostname = ctx.pod.spec.hostname ?? ctx.pod.name
-        define(Entry(name: "HOSTNAME", value: Array(hostname.utf8), sensitive: false, origin: ctx.pod.spec.hostname != nil ? "spec.hostname" : "metadata.name"))
+        define(Entry(name: "HOSTNAME", value: Array(hostname.utf8), sensitive: false, origin: ctx.pod.spec.hostname != nil ? "spec.hostname" : "metadata.name", expandable: false))
         if let host = ctx.node.kubernetesServiceHost {
             define(Entry(name: "KUBERNETES_SERVICE_HOST", value: Array(host.utf8), sensitive: false, origin: "node: Kubernetes API service"))
+            visible["KUBERNETES_SERVICE_HOST"] = (Array(host.utf8), false)
             if let port = ctx.node.kubernetesServicePort {
                 define(Entry(name: "KUBERNETES_SERVICE_PORT", value: Array(String(port).utf8), sensitive: false, origin: "node: Kubernetes API service"))
+                visible["KUBERNETES_SERVICE_PORT"] = (Array(String(port).utf8), false)
             }
         }
         if let ip = ctx.node.internalIP {
-            define(Entry(name: "SYSTEMK_NODE_INTERNAL_IP", value: Array(ip.utf8), sensitive: false, origin: "node: --node-ip"))
+            define(Entry(name: "SYSTEMK_NODE_INTERNAL_IP", value: Array(ip.utf8), sensitive: false, origin: "node: --node-ip", expandable: false))
         }
         if let ip = ctx.node.externalIP {
-            define(Entry(name: "SYSTEMK_NODE_EXTERNAL_IP", value: Array(ip.utf8), sensitive: false, origin: "node: --node-external-ip"))
+            define(Entry(name: "SYSTEMK_NODE_EXTERNAL_IP", value: Array(ip.utf8), sensitive: false, origin: "node: --node-external-ip", expandable: false))
         }
 
         for (i, source) in (container.envFrom ?? []).enumerated() {
@@ -136,11 +144,7 @@ enum EnvironmentLowering {
 
     /// Kubernetes accepts nearly any name; systemd only `[A-Za-z_][A-Za-z0-9_]*` and drops the rest.
     static func isValidName(_ name: String) -> Bool {
-        guard let first = name.utf8.first, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return false }
-        return name.utf8.allSatisfy { b in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b)
-                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) || b == UInt8(ascii: "_")
-        }
+        SystemdEscaping.isValidEnvironmentName(name)
     }
 
     private static func valueFrom(
@@ -201,59 +205,22 @@ enum EnvironmentLowering {
             guard !e.value.contains(0) else {
                 throw ctx.error(.unrepresentable, e.path ?? FieldPath.dotted(e.origin), "the value of \(e.name) holds a NUL byte, which no process environment can carry")
             }
-            guard let text = String(validating: e.value, as: UTF8.self) else {
-                throw ctx.error(.unrepresentable, e.path ?? FieldPath.dotted(e.origin), "the value of \(e.name) is not valid UTF-8, which systemd refuses in an environment")
-            }
-            if e.sensitive {
-                fileLines.append(environmentFileLine(name: e.name, value: text))
-            } else {
-                unit.append("Environment", environmentAssignment(name: e.name, value: text), in: "Service", origin: e.origin)
+            do {
+                if e.sensitive {
+                    fileLines.append(try SystemdEscaping.environmentFileLine(name: e.name, bytes: e.value))
+                } else {
+                    unit.append("Environment", try SystemdEscaping.environmentAssignment(name: e.name, bytes: e.value), in: "Service", origin: e.origin)
+                }
+            } catch {
+                let why = error.reason == .invalidUTF8 ? "is not valid UTF-8, which systemd refuses in an environment" : "cannot be carried by systemd: \(error.message)"
+                throw ctx.error(.unrepresentable, e.path ?? FieldPath.dotted(e.origin), "the value of \(e.name) \(why)")
             }
         }
         guard !fileLines.isEmpty else { return nil }
         unit.append("EnvironmentFile", envFile, in: "Service", origin: "systemk: secret environment (root-only file)")
         return PlannedFile(
             path: envFile, mode: "0600", owner: "0", group: "0", sensitive: true,
-            content: .bytes(Array((fileLines.joined(separator: "\n") + "\n").utf8)),
+            content: .bytes(Array(fileLines.joined().utf8)),
             purpose: "secret environment of container \(path)")
-    }
-
-    /// One `Environment=` value: `"NAME=value"`, C-escaped inside double quotes, `%` as `%%`; `$` is
-    /// not special there.
-    static func environmentAssignment(name: String, value: String) -> String {
-        var out = "\"" + name + "="
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "%": out += "%%"
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7f {
-                    out += "\\x" + ExecWords.hex(UInt8(scalar.value))
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
-
-    /// One line of a file read by `EnvironmentFile=`: `NAME="value"` where `"`, `\`, `` ` `` and `$`
-    /// are backslash-escaped (systemd's env-file parser keeps any other backslash), newlines kept.
-    static func environmentFileLine(name: String, value: String) -> String {
-        var out = name + "=\""
-        for ch in value.unicodeScalars {
-            switch ch {
-            case "\"", "\\", "`", "$":
-                out += "\\"
-                out.unicodeScalars.append(ch)
-            default:
-                out.unicodeScalars.append(ch)
-            }
-        }
-        return out + "\""
     }
 }

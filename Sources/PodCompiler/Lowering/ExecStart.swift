@@ -41,7 +41,22 @@ enum ExecStartLowering {
         var executable: String
         var options: [String]
         var origin: String
-        let baseWords = base.first.map(RawExecLine.parse)
+        var baseWords: (executable: String, options: [String])? = nil
+        if let first = base.first {
+            // The package's line, word by word as written (specifiers, $VARs and quoting kept).
+            let commands: [ExecCommand]
+            do {
+                commands = try ExecCommand.parseList(first, fileName: "package unit")
+            } catch {
+                throw ctx.error(.invalidField, path.field("image"), "the package unit's ExecStart= cannot be read: \(error)")
+            }
+            if let c = commands.first, let exe = c.words.first {
+                var options = c.words.dropFirst().map(\.raw)
+                // With `@`, the second word is argv[0], not an option.
+                if c.prefixes.contains(.customArgv0), !options.isEmpty { options.removeFirst() }
+                baseWords = (exe.raw, options)
+            }
+        }
         if let command, let first = command.first {
             let firstBytes = literalBytes(expand(first))
             guard let exe = String(validating: firstBytes, as: UTF8.self), !firstBytes.contains(0) else {
@@ -104,8 +119,10 @@ enum ExecStartLowering {
             return try ExecWords.executable(text)
         } catch .nul {
             throw ctx.error(.unrepresentable, path, "holds a NUL byte, which no command line can carry")
+        } catch let .executable(message) {
+            throw ctx.error(.unrepresentable, path, "\(quoted(text)) cannot be the executable: \(message)")
         } catch {
-            throw ctx.error(.unrepresentable, path, "\(quoted(text)): systemd expands $ in the argv[0] it passes but not in the path it runs, so an executable with $ cannot arrive unchanged")
+            throw ctx.error(.unrepresentable, path, "\(quoted(text)) cannot be the executable")
         }
     }
 
@@ -132,68 +149,5 @@ enum ExecStartLowering {
             }
         }
         return out
-    }
-}
-
-/// The words of an ExecStart= value as written in a package's unit file, kept raw so that options
-/// (specifiers, `$VAR`s, quoting) reach systemd exactly as the package wrote them.
-struct RawExecLine: Equatable {
-    var prefixes: String
-    var executable: String
-    var options: [String]
-
-    static func parse(_ value: String) -> RawExecLine {
-        var chars = Substring(value)
-        var prefixes = ""
-        while let c = chars.first, "-@:+!".contains(c) {
-            prefixes.append(c)
-            chars = chars.dropFirst()
-        }
-        var words: [String] = []
-        var current = ""
-        var inWord = false
-        var quote: Character? = nil
-        var escaped = false
-        for c in chars {
-            if escaped {
-                current.append(c)
-                escaped = false
-                continue
-            }
-            if c == "\\" {
-                current.append(c)
-                escaped = true
-                inWord = true
-                continue
-            }
-            if let q = quote {
-                current.append(c)
-                if c == q { quote = nil }
-                continue
-            }
-            if c == "\"" || c == "'" {
-                quote = c
-                current.append(c)
-                inWord = true
-                continue
-            }
-            if c == " " || c == "\t" {
-                if inWord {
-                    words.append(current)
-                    current = ""
-                    inWord = false
-                }
-                continue
-            }
-            current.append(c)
-            inWord = true
-        }
-        if inWord { words.append(current) }
-        var executable = words.first ?? ""
-        var options = Array(words.dropFirst())
-        // With `@`, the second word is argv[0]: not an option.
-        if prefixes.contains("@"), !options.isEmpty { options.removeFirst() }
-        if executable.isEmpty { executable = "" }
-        return RawExecLine(prefixes: prefixes, executable: executable, options: options)
     }
 }

@@ -1,29 +1,15 @@
 /// `volumeMounts` → `BindPaths=` / `BindReadOnlyPaths=` entries.
 ///
-/// One entry per line, `SOURCE:DESTINATION`. systemd splits entries on whitespace and fields on `:`,
-/// and expands `%` specifiers, so backslash, colon, space, tab and quote characters are escaped with a
-/// backslash and `%` is written `%%`. Control characters cannot be carried: an input error.
+/// One entry per line, `SOURCE:DESTINATION`, written by `SystemdEscaping.bindPath` (paths with spaces,
+/// colons, quotes and `%` are carried; control characters cannot be: an input error).
 enum MountLowering {
     static func bindEntry(source: String, destination: String) -> String? {
-        guard let s = escape(source), let d = escape(destination) else { return nil }
-        return s + ":" + d
+        try? SystemdEscaping.bindPath(source: source, destination: destination)
     }
 
+    /// A path as one word of a space-separated path list (Documentation=, ...).
     static func escape(_ path: String) -> String? {
-        var out = ""
-        for scalar in path.unicodeScalars {
-            switch scalar {
-            case "\\", ":", " ", "\t", "\"", "'":
-                out += "\\"
-                out.unicodeScalars.append(scalar)
-            case "%":
-                out += "%%"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7f { return nil }
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
+        try? SystemdEscaping.pathValue(path, for: .pathList)
     }
 
     /// Mount points outside the areas systemk replaces with temporary file systems must exist on the

@@ -167,18 +167,20 @@ public enum PodCompiler {
     }
 
     /// A value for the `[X-Kubernetes]` section: one line, no surrounding whitespace.
+    /// Control characters become spaces and a trailing backslash (which would join the next line) is
+    /// written `%5C`: these values are informational.
     static func sanitizedValue(_ s: String) -> String {
-        String(s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? " " : Character($0) })
+        var v = String(s.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7f ? " " : Character($0) })
             .trimmingCharacters(in: .whitespaces)
+        while v.hasSuffix("\\") {
+            v.removeLast()
+            v += "%5C"
+        }
+        return v
     }
 
     static func workingDirectory(_ path: String) -> String? {
-        var out = ""
-        for scalar in path.unicodeScalars {
-            if scalar.value < 0x20 || scalar.value == 0x7f { return nil }
-            if scalar == "%" { out += "%%" } else { out.unicodeScalars.append(scalar) }
-        }
-        return out
+        try? SystemdEscaping.pathValue(path, for: .workingDirectory)
     }
 
     static func validatePod(_ ctx: LoweringContext) throws(CompileError) {

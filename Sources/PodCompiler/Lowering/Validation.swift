@@ -11,10 +11,18 @@ enum Validation {
         return bytes.allSatisfy { alnum($0) || $0 == UInt8(ascii: "-") }
     }
 
-    /// RFC 1123 subdomain: dot-separated labels, ≤ 253.
+    /// RFC 1123 subdomain as Kubernetes checks it: dot-separated labels of lowercase alphanumerics and
+    /// `-` (each starting and ending alphanumeric), ≤ 253 in all; unlike a DNS label, a single label
+    /// may be longer than 63.
     static func isDNSSubdomain(_ s: String) -> Bool {
         guard !s.isEmpty, s.utf8.count <= 253 else { return false }
-        return s.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { isDNSLabel(String($0)) }
+        return s.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { label in
+            !label.isEmpty && isDNSLabel(String(label.prefix(1)) + String(label.suffix(1)))
+                && label.utf8.allSatisfy { b in
+                    (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b)
+                        || b == UInt8(ascii: "-")
+                }
+        }
     }
 
     /// ConfigMap and Secret keys: `[-._a-zA-Z0-9]+`, ≤ 253, not `.` or `..`.
