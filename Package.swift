@@ -45,6 +45,10 @@ let package = Package(
             exclude: ["cases"]
         ),
         .testTarget(
+            name: "RenderCLITests",
+            dependencies: ["systemk-render"]
+        ),
+        .testTarget(
             name: "SystemdIntegrationTests",
             dependencies: ["PodCompiler"],
             path: "Tests/SystemdIntegrationTests",

@@ -22,7 +22,7 @@ public struct CompileError: Error, Sendable, Equatable, CustomStringConvertible,
     public var file: String?
     /// The object the error is in, such as `Pod default/web`.
     public var object: String?
-    /// The field path, such as `spec.containers[0].resources.limits.cpu`.
+    /// The field path, such as `spec.containers[0].resources.limits['cpu']`.
     public var path: String?
     public var position: SourcePosition?
     public var message: String

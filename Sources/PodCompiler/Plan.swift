@@ -55,7 +55,7 @@ public struct DirectiveOrigin: Codable, Sendable, Equatable {
     public var section: String
     public var key: String
     public var value: String
-    /// `spec.containers[0].resources.limits.cpu`, `package unit /lib/systemd/system/x.service`, or
+    /// `spec.containers[0].resources.limits['cpu']`, `package unit /lib/systemd/system/x.service`, or
     /// `systemk: <rule>`.
     public var origin: String
 }

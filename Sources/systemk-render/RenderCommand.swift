@@ -116,7 +116,6 @@ struct RenderCommand: ParsableCommand {
                 errors.append("--unit-file \(spec): \(error)")
             }
         }
-        if !errors.isEmpty { throw Failure.invalidInput(errors) }
         if !noInstalledUnits {
             for entry in set.pods {
                 for c in (entry.pod.spec.initContainers ?? []) + entry.pod.spec.containers {
@@ -133,10 +132,13 @@ struct RenderCommand: ParsableCommand {
             systemdVersion: systemdVersion ?? Inputs.localSystemdVersion() ?? 252, stateDirectory: stateDirectory,
             kubernetesServiceHost: kubernetesServiceHost, kubernetesServicePort: kubernetesServicePort,
             serviceAccountTokens: !standalone, overrideRootUID: overrideRootUID, userMode: userMode)
+        // Every input is checked, so one run reports every error; nothing is written if there is one.
         let plan: Plan
         switch set.compile(packageUnits: packageUnits, node: node) {
-        case let .success(p): plan = p
-        case let .failure(e): throw Failure.invalidInput(e.errors.map(\.description))
+        case let .success(p):
+            if !errors.isEmpty { throw Failure.invalidInput(errors) }
+            plan = p
+        case let .failure(e): throw Failure.invalidInput(errors + e.errors.map(\.description))
         }
         for note in set.skipped { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
         if plan.pods.isEmpty {
