@@ -19,6 +19,13 @@ let package = Package(
             name: "PodCompiler",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
+        // The only part that touches the machine: systemd over sd-bus, the file system, packages.
+        // (A module named `Runtime` collides with a toolchain module, hence the name.)
+        .target(
+            name: "SystemkRuntime",
+            dependencies: ["PodCompiler"],
+            path: "Sources/Runtime"
+        ),
         .executableTarget(
             name: "systemk-render",
             dependencies: [
@@ -43,6 +50,10 @@ let package = Package(
             dependencies: ["PodCompiler"],
             path: "Tests/Golden",
             exclude: ["cases"]
+        ),
+        .testTarget(
+            name: "RuntimeAgentTests",
+            dependencies: ["SystemkRuntime"]
         ),
         .testTarget(
             name: "RenderCLITests",
