@@ -7,11 +7,13 @@ let package = Package(
     products: [
         .library(name: "PodCompiler", targets: ["PodCompiler"]),
         .executable(name: "systemk-render", targets: ["systemk-render"]),
+        .executable(name: "systemk", targets: ["systemk"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // Pure: manifest + package unit file + node facts -> Plan. Foundation and Yams only.
@@ -21,15 +23,42 @@ let package = Package(
         ),
         // The only part that touches the machine: systemd over sd-bus, the file system, packages.
         // (A module named `Runtime` collides with a toolchain module, hence the name.)
+        // libsystemd (sd-bus, sd-journal, sd-daemon); needs libsystemd-dev and pkg-config.
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
         .target(
             name: "SystemkRuntime",
-            dependencies: ["PodCompiler"],
+            dependencies: [
+                "PodCompiler",
+                "CSystemd",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Sources/Runtime"
+        ),
+        .executableTarget(
+            name: "systemk",
+            dependencies: [
+                "PodCompiler",
+                "HostUnits",
+                "SystemkRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // What both executables read from the machine for the compiler: manifest files, installed
+        // packages' unit files with their drop-ins, systemd's version. Foundation only, so that
+        // systemk-render builds without libsystemd.
+        .target(
+            name: "HostUnits",
+            dependencies: ["PodCompiler"]
         ),
         .executableTarget(
             name: "systemk-render",
             dependencies: [
                 "PodCompiler",
+                "HostUnits",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -52,6 +81,12 @@ let package = Package(
             exclude: ["cases"]
         ),
         .testTarget(
+            name: "RuntimeTests",
+            dependencies: ["SystemkRuntime", "CSystemd"],
+            path: "Tests/RuntimeTests",
+            exclude: ["Support/nsystemd.sh"]
+        ),
+        .testTarget(
             name: "RuntimeAgentTests",
             dependencies: ["SystemkRuntime"]
         ),
@@ -61,7 +96,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SystemdIntegrationTests",
-            dependencies: ["PodCompiler"],
+            dependencies: ["PodCompiler", "systemk"],
             path: "Tests/SystemdIntegrationTests",
             exclude: ["nsystemd.sh"]
         ),

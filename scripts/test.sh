@@ -8,9 +8,11 @@ cd "$(dirname "$0")/.."
 if [ "$(id -u)" -eq 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # libsystemd-dev, pkg-config: the runtime links libsystemd (sd-bus, sd-journal);
   # systemd: systemd-analyze verify for golden units, and the systemd the integration tests boot;
   # dbus: its system bus; util-linux: unshare/nsenter; python3: the probe the test units run.
-  apt-get install -y -qq --no-install-recommends systemd dbus util-linux python3 diffutils >/dev/null
+  apt-get install -y -qq --no-install-recommends libsystemd-dev pkg-config systemd dbus util-linux python3 \
+    diffutils >/dev/null
 else
   echo "note: not root, so no packages installed and the real-systemd tests will be skipped" >&2
 fi

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HostUnits
 import PodCompiler
 
 /// `systemk-render`: manifests in, systemd units out, offline. See docs/systemk-render.md.

@@ -124,6 +124,13 @@ public struct ManifestSet: Sendable {
 
     /// Compiles every pod. Returns the plans, or every error found (one per pod at most).
     public func compile(packageUnits: [String: PackageUnit], node: NodeFacts) -> Result<Plan, CompileErrors> {
+        let (plans, errors) = compileEach(packageUnits: packageUnits, node: node)
+        return errors.isEmpty ? .success(Plan(pods: plans)) : .failure(CompileErrors(errors: errors))
+    }
+
+    /// Compiles every pod on its own: the plans of the valid pods and the errors of the others (the
+    /// agent runs the valid ones; a renderer refuses all on any error).
+    public func compileEach(packageUnits: [String: PackageUnit], node: NodeFacts) -> (plans: [PodPlan], errors: [CompileError]) {
         var plans: [PodPlan] = []
         var errors: [CompileError] = []
         var seen: [String: String] = [:]
@@ -145,7 +152,7 @@ public struct ManifestSet: Sendable {
                 errors.append(error)
             }
         }
-        return errors.isEmpty ? .success(Plan(pods: plans)) : .failure(CompileErrors(errors: errors))
+        return (plans, errors)
     }
 }
 

@@ -3,15 +3,15 @@ import PodCompiler
 
 /// Reading what the compiler needs from this machine: manifest files, package unit files (with their
 /// drop-ins), the local systemd version.
-enum Inputs {
-    struct ReadError: Error, CustomStringConvertible {
-        var description: String
+public enum Inputs {
+    public struct ReadError: Error, CustomStringConvertible {
+        public var description: String
     }
 
     /// Largest input read (the compiler refuses more anyway; this bounds memory before it looks).
-    static let maxBytes = 16 << 20
+    public static let maxBytes = 16 << 20
 
-    static func read(_ path: String) throws -> [UInt8] {
+    public static func read(_ path: String) throws -> [UInt8] {
         if path == "-" {
             var data = Data()
             while true {
@@ -35,7 +35,7 @@ enum Inputs {
     }
 
     /// A unit file given with `--unit-file`, with the drop-ins in `PATH.d/*.conf` next to it.
-    static func packageUnit(path: String) throws -> PackageUnit {
+    public static func packageUnit(path: String) throws -> PackageUnit {
         let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         let unit = try parseUnit(absolute)
         let dropInDir = absolute + ".d"
@@ -44,7 +44,7 @@ enum Inputs {
         return PackageUnit(path: absolute, unit: UnitFile.merged(base: unit, dropIns: dropIns))
     }
 
-    static func parseUnit(_ path: String) throws -> UnitFile {
+    public static func parseUnit(_ path: String) throws -> UnitFile {
         let bytes = try read(path)
         guard let text = String(validating: bytes, as: UTF8.self) else { throw ReadError(description: "\(path) is not UTF-8 text") }
         do {
@@ -62,7 +62,7 @@ enum Inputs {
     /// The service an installed package ships, with its drop-ins from every unit directory, as
     /// systemd would load it: `<package>.service` if the package has it, else its only service
     /// (openssh-server ships `ssh.service`). Nil when the package is not installed or has none.
-    static func installedUnit(package: String) -> PackageUnit? {
+    public static func installedUnit(package: String) -> PackageUnit? {
         let listed = packageFiles(package)
         let services = listed.filter { path in
             path.hasSuffix(".service") && !path.contains("@")
@@ -91,12 +91,12 @@ enum Inputs {
         return PackageUnit(path: path, unit: UnitFile.merged(base: unit, dropIns: dropIns))
     }
 
-    static func isRegularFile(_ path: String) -> Bool {
+    public static func isRegularFile(_ path: String) -> Bool {
         (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType == .typeRegular
     }
 
     /// `dpkg-query -L PACKAGE`: the files an installed package owns (empty when not installed).
-    static func packageFiles(_ package: String) -> [String] {
+    public static func packageFiles(_ package: String) -> [String] {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/dpkg-query")
         p.arguments = ["-L", package]
@@ -111,7 +111,7 @@ enum Inputs {
     }
 
     /// systemd's version on this machine, from `systemctl --version`.
-    static func localSystemdVersion() -> Int? {
+    public static func localSystemdVersion() -> Int? {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/systemctl")
         p.arguments = ["--version"]

@@ -1,0 +1,126 @@
+import Foundation
+import PodCompiler
+
+/// Finds the unit file of an image's package, installing the package first when the runtime may
+/// (standalone and live modes) or only looking (dry runs).
+public protocol PackageUnitSource: Sendable {
+    func packageUnit(for image: ImageReference) async throws -> PackageUnit?
+}
+
+/// `systemk --manifests DIR`: runs every pod in a directory of manifests, with no cluster, like the
+/// kubelet's static pods. Reconciles at start (adopting what already runs), whenever the directory
+/// changes, and retries failed init containers per the pod's restartPolicy (systemd does not re-queue
+/// app units after a failed init unit later succeeds).
+public actor StandaloneAgent {
+    var directory: ManifestDirectory
+    let node: NodeFacts
+    let systemd: any SystemdManager
+    let reconciler: PodReconciler
+    let packages: (any PackageUnitSource)?
+    let log: @Sendable (String) -> Void
+    /// Units of the current desired pods, by unit name: (pod key, role, pod restart policy, all units).
+    var unitIndex: [String: (pod: String, role: PlannedUnit.Role, policy: String, units: [String])] = [:]
+    /// Back-off of init-container retries per pod, in seconds (10 s doubling to 300 s, as the kubelet).
+    var initBackoff: [String: Int] = [:]
+
+    public init(
+        directory: String, node: NodeFacts, systemd: any SystemdManager, reconciler: PodReconciler,
+        packages: (any PackageUnitSource)?, log: @escaping @Sendable (String) -> Void
+    ) {
+        self.directory = ManifestDirectory(path: directory)
+        self.node = node
+        self.systemd = systemd
+        self.reconciler = reconciler
+        self.packages = packages
+        self.log = log
+    }
+
+    /// Reads the directory, compiles every pod, reconciles once.
+    public func reconcileOnce() async throws -> ReconcileReport {
+        let (set, errors) = directory.load()
+        for e in errors { log("error: \(e)") }
+        var packageUnits: [String: PackageUnit] = [:]
+        if let packages {
+            for entry in set.pods {
+                for c in (entry.pod.spec.initContainers ?? []) + entry.pod.spec.containers {
+                    guard let image = c.image, packageUnits[image] == nil,
+                        case let .success(ref) = ImageReference.parse(image), ref.packageName != nil
+                    else { continue }
+                    do {
+                        if let unit = try await packages.packageUnit(for: ref) { packageUnits[image] = unit }
+                    } catch {
+                        log("error: pod \(entry.pod.namespace)/\(entry.pod.name): image \(image): \(error)")
+                    }
+                }
+            }
+        }
+        let (plans, compileErrors) = set.compileEach(packageUnits: packageUnits, node: node)
+        for e in compileErrors { log("error: \(e)") }
+        var index: [String: (pod: String, role: PlannedUnit.Role, policy: String, units: [String])] = [:]
+        for plan in plans {
+            let policy = plan.units.first.flatMap { try? UnitFile.parse($0.contents).lastValue("RestartPolicy", in: "X-Kubernetes") } ?? "Always"
+            for unit in plan.units {
+                index[unit.name] = ("\(plan.namespace)/\(plan.name)", unit.role, policy ?? "Always", plan.units.map(\.name))
+            }
+        }
+        unitIndex = index
+        let report = try await reconciler.reconcile(plans.map { DesiredPod(plan: $0, source: "manifests") })
+        return report
+    }
+
+    /// Runs until cancelled: reconcile, then react to directory changes (checked twice a second, a
+    /// burst of changes reconciled once) and to units' state changes (signals, not polling).
+    public func run() async throws {
+        let changes = try await systemd.stateChanges()
+        _ = try await reconcileOnce()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await self.consume(changes) }
+            group.addTask { try await self.watchDirectory() }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    func consume(_ changes: AsyncStream<UnitStateChange>) async {
+        for await change in changes { await handle(change) }
+        log("error: the connection to systemd ended")
+    }
+
+    func watchDirectory() async throws {
+        var seen = directory.fingerprint()
+        while !Task.isCancelled {
+            try await Task.sleep(for: .milliseconds(500))
+            guard directory.fingerprint() != seen else { continue }
+            // Let a burst of writes settle, then reconcile once.
+            try await Task.sleep(for: .milliseconds(300))
+            seen = directory.fingerprint()
+            do {
+                _ = try await reconcileOnce()
+            } catch {
+                log("error: reconcile: \(error)")
+            }
+        }
+    }
+
+    func handle(_ change: UnitStateChange) async {
+        guard let entry = unitIndex[change.unit] else { return }
+        guard let state = change.activeState else { return }
+        log("pod \(entry.pod): unit \(change.unit) is \(state)/\(change.subState ?? "?")")
+        guard entry.role == .initContainer, state == .failed, entry.policy != "Never" else { return }
+        let delay = initBackoff[entry.pod] ?? 10
+        initBackoff[entry.pod] = min(300, delay * 2)
+        log("pod \(entry.pod): init container unit \(change.unit) failed; retrying the pod's init containers in \(delay)s")
+        let systemd = self.systemd
+        let units = entry.units
+        let log = self.log
+        Task {
+            try? await Task.sleep(for: .seconds(delay))
+            do {
+                try await systemd.resetFailed(units)
+                try await systemd.start(units)
+            } catch {
+                log("pod \(entry.pod): retrying init containers: \(error)")
+            }
+        }
+    }
+}

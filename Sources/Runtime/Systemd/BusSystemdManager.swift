@@ -1,0 +1,258 @@
+import Foundation
+
+/// `SystemdManager` over one `SystemdBus` connection.
+public struct BusSystemdManager: SystemdManager {
+    /// Which systemd instance: the system manager or the calling user's.
+    public enum Scope: Sendable, Hashable {
+        case system
+        case user
+    }
+
+    /// The connection all calls go through.
+    public let bus: SystemdBus
+    public let unitDirectory: String
+    /// How many jobs (or calls) a batch keeps in flight at once. The message bus allows 128 calls in flight
+    /// per connection, and systemd ran out of match slots with about 500 unfinished jobs.
+    public let maxJobsInFlight: Int
+
+    /// A manager over an open bus, installing unit files into `unitDirectory`.
+    public init(bus: SystemdBus, unitDirectory: String, maxJobsInFlight: Int = 64) {
+        self.bus = bus
+        self.unitDirectory = unitDirectory
+        self.maxJobsInFlight = max(1, maxJobsInFlight)
+    }
+
+    /// Connects to the system manager (by its private socket when root, else the system bus) or to the
+    /// user's manager (the user bus), with the matching unit directory.
+    public static func connect(scope: Scope = .system) async throws(SystemdError) -> BusSystemdManager {
+        switch scope {
+        case .system:
+            let bus = try await SystemdBus.connect(to: .preferredSystem)
+            return BusSystemdManager(bus: bus, unitDirectory: "/run/systemd/system")
+        case .user:
+            guard let runtime = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"], runtime.hasPrefix("/") else {
+                throw .connectionFailed(endpoint: BusEndpoint.user.description, errno: ENXIO)
+            }
+            let bus = try await SystemdBus.connect(to: .user)
+            return BusSystemdManager(bus: bus, unitDirectory: runtime + "/systemd/user")
+        }
+    }
+
+    // MARK: Unit files
+
+    public func install(_ units: [UnitFileContents]) async throws(SystemdError) {
+        for unit in units { try UnitName.validate(unit.name) }
+        try UnitFileStore.makeDirectory(unitDirectory)
+        for unit in units {
+            try UnitFileStore.writeAtomically(Array(unit.contents.utf8), name: unit.name, in: unitDirectory)
+        }
+    }
+
+    public func remove(_ units: [String]) async throws(SystemdError) {
+        for unit in units { try UnitName.validate(unit) }
+        for unit in units { try UnitFileStore.remove(name: unit, in: unitDirectory) }
+    }
+
+    public func installedUnitFiles(prefix: String) async throws(SystemdError) -> [UnitFileContents] {
+        try UnitFileStore.list(prefix: prefix, in: unitDirectory)
+    }
+
+    public func daemonReload() async throws(SystemdError) {
+        // Reloading takes seconds with thousands of units: allow far more than sd-bus's default 25 s.
+        _ = try await bus.call(.manager("Reload"), timeoutMicroseconds: 600_000_000)
+    }
+
+    public func mask(_ units: [String]) async throws(SystemdError) {
+        guard !units.isEmpty else { return }
+        for unit in units { try UnitName.validate(unit) }
+        _ = try await bus.call(
+            .manager("MaskUnitFiles", [.strings(units), .bool(true), .bool(false)]),
+            unit: units.count == 1 ? units[0] : nil)
+    }
+
+    public func unmask(_ units: [String]) async throws(SystemdError) {
+        guard !units.isEmpty else { return }
+        for unit in units { try UnitName.validate(unit) }
+        _ = try await bus.call(
+            .manager("UnmaskUnitFiles", [.strings(units), .bool(true)]), unit: units.count == 1 ? units[0] : nil)
+    }
+
+    // MARK: Jobs
+
+    public func start(_ units: [String]) async throws(SystemdError) {
+        try await runJobs("StartUnit", units)
+    }
+
+    public func stop(_ units: [String]) async throws(SystemdError) {
+        try await runJobs("StopUnit", units, ignoring: ["org.freedesktop.systemd1.NoSuchUnit"])
+    }
+
+    public func restart(_ units: [String]) async throws(SystemdError) {
+        try await runJobs("RestartUnit", units)
+    }
+
+    public func resetFailed(_ units: [String]) async throws(SystemdError) {
+        let bus = self.bus
+        let failures = await Self.concurrently(units, limit: maxJobsInFlight) { unit -> JobFailure? in
+            do throws(SystemdError) {
+                _ = try await bus.call(.manager("ResetFailedUnit", [.string(unit)]), unit: unit)
+                return nil
+            } catch where error.busErrorName == "org.freedesktop.systemd1.NoSuchUnit" {
+                return nil
+            } catch {
+                return JobFailure(unit: unit, result: nil, error: error)
+            }
+        }
+        if !failures.isEmpty { throw .jobsFailed(failures) }
+    }
+
+    /// Queues one job per unit with `method` (mode `replace`), at most `maxJobsInFlight` at a time, and
+    /// waits for all of them. Call errors named in `ignoring` count as success.
+    private func runJobs(_ method: String, _ units: [String], ignoring: Set<String> = []) async throws(SystemdError) {
+        let bus = self.bus
+        let failures = await Self.concurrently(units, limit: maxJobsInFlight) { unit -> JobFailure? in
+            do throws(SystemdError) {
+                let result = try await bus.runJob(
+                    .manager(method, [.string(unit), .string("replace")]), unit: unit)
+                return result == .done || result == .skipped ? nil : JobFailure(unit: unit, result: result, error: nil)
+            } catch where error.busErrorName.map(ignoring.contains) == true {
+                return nil
+            } catch {
+                return JobFailure(unit: unit, result: nil, error: error)
+            }
+        }
+        if !failures.isEmpty { throw .jobsFailed(failures) }
+    }
+
+    /// Runs `body` for every unit with at most `limit` in flight; returns the non-nil results in unit order.
+    static func concurrently<T: Sendable>(
+        _ units: [String], limit: Int, _ body: @escaping @Sendable (String) async -> T?
+    ) async -> [T] {
+        await withTaskGroup(of: (Int, T?).self) { group in
+            var results = [T?](repeating: nil, count: units.count)
+            var next = 0
+            while next < units.count && next < limit {
+                let index = next
+                group.addTask { (index, await body(units[index])) }
+                next += 1
+            }
+            while let (index, result) = await group.next() {
+                results[index] = result
+                if next < units.count {
+                    let index = next
+                    group.addTask { (index, await body(units[index])) }
+                    next += 1
+                }
+            }
+            return results.compactMap { $0 }
+        }
+    }
+
+    // MARK: State
+
+    public func listUnits(matching pattern: String) async throws(SystemdError) -> [UnitStatus] {
+        let reply = try await bus.call(.manager("ListUnitsByPatterns", [.strings([]), .strings([pattern])]))
+        guard let rows = reply.first?.arrayElements else {
+            throw .unexpectedReply(method: "ListUnitsByPatterns", detail: "expected a(ssssssouso), got \(reply)")
+        }
+        return try rows.map { row throws(SystemdError) in
+            guard let fields = row.structureFields, fields.count == 10,
+                let name = fields[0].stringValue, let description = fields[1].stringValue,
+                let load = fields[2].stringValue, let active = fields[3].stringValue,
+                let sub = fields[4].stringValue, let path = fields[6].stringValue
+            else {
+                throw .unexpectedReply(method: "ListUnitsByPatterns", detail: "unexpected row \(row)")
+            }
+            return UnitStatus(
+                name: name, description: description, loadState: load, activeState: ActiveState(active),
+                subState: sub, objectPath: path)
+        }
+    }
+
+    public func properties(of unit: String) async throws(SystemdError) -> UnitProperties {
+        let reply = try await bus.call(.manager("LoadUnit", [.string(unit)]), unit: unit)
+        guard let path = reply.first?.stringValue else {
+            throw .unexpectedReply(method: "LoadUnit", detail: "expected an object path, got \(reply)")
+        }
+        let unitProperties = try await bus.allProperties(path: path, interface: SystemdBus.unitInterface, unit: unit)
+        let serviceProperties =
+            unit.hasSuffix(".service")
+            ? try await bus.allProperties(path: path, interface: SystemdBus.serviceInterface, unit: unit) : [:]
+        return UnitProperties(name: unit, unit: unitProperties, service: serviceProperties)
+    }
+
+    public func stateChanges() async throws(SystemdError) -> AsyncStream<UnitStateChange> {
+        let changes = try await bus.unitPropertiesChanges()
+        let (stream, continuation) = AsyncStream.makeStream(of: UnitStateChange.self)
+        let forward = Task {
+            for await change in changes {
+                if let state = UnitStateChange(change) { continuation.yield(state) }
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in forward.cancel() }
+        return stream
+    }
+}
+
+extension UnitProperties {
+    /// Reads the properties of `GetAll` on the Unit and (for services) the Service interface.
+    init(name: String, unit: [String: BusValue], service: [String: BusValue]) {
+        func string(_ key: String, _ from: [String: BusValue]) -> String { from[key]?.stringValue ?? "" }
+        func number(_ key: String, _ from: [String: BusValue]) -> UInt64 { from[key]?.unsignedValue ?? 0 }
+        /// systemd reports "unknown" as UINT64_MAX.
+        func known(_ key: String, _ from: [String: BusValue]) -> UInt64? {
+            from[key]?.unsignedValue.flatMap { $0 == UInt64.max ? nil : $0 }
+        }
+        self.init(
+            name: name,
+            activeState: ActiveState(string("ActiveState", unit)),
+            subState: string("SubState", unit),
+            loadState: string("LoadState", unit),
+            result: string("Result", service),
+            restarts: UInt32(truncatingIfNeeded: number("NRestarts", service)),
+            mainPID: UInt32(truncatingIfNeeded: number("ExecMainPID", service)),
+            mainExitCode: Int32(truncatingIfNeeded: service["ExecMainCode"]?.signedValue ?? 0),
+            mainExitStatus: Int32(truncatingIfNeeded: service["ExecMainStatus"]?.signedValue ?? 0),
+            mainStartTimestamp: number("ExecMainStartTimestamp", service),
+            mainExitTimestamp: number("ExecMainExitTimestamp", service),
+            invocationID: hexString(unit["InvocationID"]?.byteArray ?? []),
+            memoryCurrent: known("MemoryCurrent", service),
+            cpuUsageNanoseconds: known("CPUUsageNSec", service),
+            fragmentPath: string("FragmentPath", unit))
+    }
+}
+
+extension UnitStateChange {
+    /// The state-related part of a `PropertiesChanged`, or nil when it carried none.
+    init?(_ change: UnitPropertiesChange) {
+        let values = change.changed
+        switch change.interface {
+        case SystemdBus.unitInterface:
+            let invocation = values["InvocationID"]?.byteArray.map(hexString)
+            self.init(
+                unit: change.unit, activeState: values["ActiveState"]?.stringValue.map(ActiveState.init),
+                subState: values["SubState"]?.stringValue, loadState: values["LoadState"]?.stringValue,
+                invocationID: invocation?.isEmpty == true ? nil : invocation)
+        case SystemdBus.serviceInterface:
+            self.init(unit: change.unit, result: values["Result"]?.stringValue)
+        default:
+            return nil
+        }
+        if activeState == nil && subState == nil && loadState == nil && result == nil && invocationID == nil {
+            return nil
+        }
+    }
+}
+
+/// Lower-case hex of bytes (an `InvocationID`), as systemd prints it.
+func hexString(_ bytes: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var text = [UInt8]()
+    text.reserveCapacity(bytes.count * 2)
+    for byte in bytes {
+        text.append(digits[Int(byte >> 4)])
+        text.append(digits[Int(byte & 0x0f)])
+    }
+    return String(decoding: text, as: UTF8.self)
+}

@@ -1,0 +1,131 @@
+import ArgumentParser
+import Foundation
+import PodCompiler
+import SystemkRuntime
+
+/// `systemk`: runs Kubernetes pods as systemd services. This release runs standalone: the pods of a
+/// directory of manifests, with no cluster (docs/standalone.md).
+struct SystemkCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "systemk",
+        abstract: "Run Kubernetes pods as systemd services, with no containers.",
+        discussion: """
+            Standalone mode: systemk runs every Pod (and pod template) in the manifests of DIR, with the \
+            ConfigMaps and Secrets found there, reconciling when files are added, changed or removed. \
+            After a restart it adopts the pods already running and restarts none of them.
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("Run the pods of the manifests in DIR.", valueName: "DIR"))
+    var manifests: String
+
+    @Flag(name: [.short, .customLong("user")], help: "Use the calling user's systemd (no root; pods run as that user).")
+    var userMode = false
+
+    @Flag(name: .customLong("dry-run"), help: "Render and log what would change; change nothing.")
+    var dryRun = false
+
+    @Option(name: .customLong("nodename"), help: "The node's name (spec.nodeName). Default: the host name.")
+    var nodeName: String?
+
+    @Option(name: .customLong("node-ip"), help: "The node's internal address. Default: the first private address of an interface.")
+    var nodeIP: String?
+
+    @Option(name: .customLong("node-external-ip"), help: "The node's external address. Default: the first other address of an interface.")
+    var nodeExternalIP: String?
+
+    @Option(name: .customLong("override-root-uid"), help: "Run containers that would run as root as this uid.")
+    var overrideRootUID: Int64?
+
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("Where pods' files live.", valueName: "DIR"))
+    var stateDirectory: String = "/var/lib/systemk"
+
+    @Option(name: .customLong("log-level"), help: "debug, info, warning or error.")
+    var logLevel: LogLevel = .info
+
+    enum LogLevel: String, ExpressibleByArgument, CaseIterable {
+        case debug, info, warning, error
+    }
+
+    func validate() throws {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: manifests, isDirectory: &isDir), isDir.boolValue else {
+            throw ValidationError("--manifests \(manifests) is not a directory")
+        }
+        if let uid = overrideRootUID, uid < 0 || uid > 4_294_967_294 {
+            throw ValidationError("--override-root-uid must be a uid between 0 and 4294967294")
+        }
+        if !userMode && geteuid() != 0 && !dryRun {
+            throw ValidationError("the system systemd needs root: run as root, or use --user")
+        }
+    }
+
+    func run() async throws {
+        let log = Log(level: logLevel)
+        let addresses: NodeAddresses
+        do {
+            addresses = try NodeAddresses.choose(
+                internalFlag: nodeIP, externalFlag: nodeExternalIP, candidates: NodeAddresses.interfaceAddresses())
+        } catch {
+            throw Fatal(message: error.description)
+        }
+        let systemd = try await BusSystemdManager.connect(scope: userMode ? .user : .system)
+        let node = NodeFacts(
+            nodeName: nodeName ?? ProcessInfo.processInfo.hostName, internalIP: addresses.internalIP,
+            externalIP: addresses.externalIP, systemdVersion: (try? await systemd.version()) ?? 252,
+            stateDirectory: stateDirectory, serviceAccountTokens: false, overrideRootUID: overrideRootUID,
+            allocatableMilliCPU: HostResources.milliCPU(), allocatableMemory: HostResources.memoryBytes(),
+            userMode: userMode)
+        log.info("node \(node.nodeName): internal \(addresses.internalIP), external \(addresses.externalIP), systemd \(node.systemdVersion)\(dryRun ? ", dry run" : "")")
+        let reconciler = PodReconciler(
+            systemd: systemd, materializer: PlanMaterializer(stateDirectory: stateDirectory), dryRun: dryRun,
+            log: { log.info($0) })
+        let agent = StandaloneAgent(
+            directory: manifests, node: node, systemd: systemd, reconciler: reconciler,
+            packages: InstalledPackageUnits(install: !dryRun, systemd: dryRun ? nil : systemd, log: { log.info($0) }), log: { log.info($0) })
+        try await agent.run()
+    }
+}
+
+struct Fatal: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// Log lines on standard error (the journal when systemk runs as a service), with a level filter.
+struct Log: Sendable {
+    let level: SystemkCommand.LogLevel
+
+    func info(_ message: String) {
+        guard level == .debug || level == .info else { return }
+        write(message.hasPrefix("error: ") ? "<3>" + message : "<6>" + message)
+    }
+
+    func write(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}
+
+@main
+enum Main {
+    static func main() async {
+        do {
+            var command = try SystemkCommand.parseAsRoot() as! SystemkCommand
+            try await command.run()
+        } catch let error as Fatal {
+            FileHandle.standardError.write(Data("systemk: \(error.message)\n".utf8))
+            exit(1)
+        } catch {
+            let code = SystemkCommand.exitCode(for: error)
+            if code == .success {
+                print(SystemkCommand.fullMessage(for: error))
+                exit(0)
+            }
+            if error is ValidationError || String(describing: type(of: error)).contains("CommandError") {
+                FileHandle.standardError.write(Data("systemk: \(SystemkCommand.message(for: error))\n\(SystemkCommand.usageString())\n".utf8))
+                exit(2)
+            }
+            FileHandle.standardError.write(Data("systemk: \(error)\n".utf8))
+            exit(1)
+        }
+    }
+}

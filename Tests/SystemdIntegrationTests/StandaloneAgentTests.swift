@@ -1,0 +1,187 @@
+import Foundation
+import Testing
+
+/// `systemk --manifests DIR` against a real systemd: pods are created, changed and removed with their
+/// manifest files, a ConfigMap change reaches the files on disk, a restarted agent adopts running pods
+/// without restarting them, a failed init container is retried, and many pods at once cost a handful of
+/// daemon-reloads.
+@Suite(.serialized, .enabled(if: NamespacedSystemd.isAvailable, "\(NamespacedSystemd.unavailableReason ?? "")"))
+struct StandaloneAgentTests {
+    /// The `systemk` executable SwiftPM built next to this test bundle.
+    static var binary: String {
+        var dir = Bundle.main.bundleURL
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("systemk").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("systemk").path
+    }
+
+    static func pod(_ name: String, args: String = "infinity", config: String = "v1", initScript: String = "echo init > /data/init") -> String {
+        """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: \(name)}
+        spec:
+          initContainers:
+          - name: setup
+            image: /bin/sh
+            command: ["/bin/sh", "-c", "\(initScript)"]
+            volumeMounts: [{name: data, mountPath: /data}]
+          containers:
+          - name: app
+            image: /bin/sleep
+            args: ["\(args)"]
+            volumeMounts: [{name: config, mountPath: /etc/app}, {name: data, mountPath: /data}]
+          volumes:
+          - {name: data, emptyDir: {}}
+          - {name: config, configMap: {name: \(name)-config}}
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: \(name)-config}
+        data: {setting: "\(config)"}
+        """
+    }
+
+    struct Agent {
+        let systemd: NamespacedSystemd
+        let manifests: String
+        let state: String
+        var runs = 0
+
+        mutating func start() throws {
+            runs += 1
+            let r = try systemd.run([
+                "systemd-run", "--unit=systemk-agent-\(runs).service", "-p", "Restart=no", StandaloneAgentTests.binary,
+                "--manifests", manifests, "--state-dir", state, "--node-ip", "10.0.0.10", "--nodename", "node-1",
+            ])
+            if r.status != 0 { throw NamespacedSystemd.Failure(description: "starting systemk: \(r)") }
+        }
+
+        func kill() throws {
+            _ = try systemd.systemctl("kill", "-s", "KILL", "systemk-agent-\(runs).service")
+        }
+
+        func log() -> String { systemd.journal("systemk-agent-\(runs).service") }
+
+        func write(_ name: String, _ text: String) throws {
+            // Write then rename, as an editor or `kubectl`-less deploy script would.
+            let tmp = manifests + "/.\(name).tmp"
+            try Data(text.utf8).write(to: URL(fileURLWithPath: tmp))
+            guard rename(tmp, manifests + "/" + name) == 0 else {
+                throw NamespacedSystemd.Failure(description: "rename to \(name) failed: errno \(errno)")
+            }
+        }
+
+        func property(_ unit: String, _ name: String) throws -> String {
+            let out = try systemd.systemctl("show", "-p", name, "--value", unit).stdout
+            return out.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        /// Polls (test side only) until `condition` holds, failing with the agent's log after `seconds`.
+        func wait(_ what: String, seconds: Double = 30, _ condition: () throws -> Bool) throws {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                if try condition() { return }
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+            throw NamespacedSystemd.Failure(description: "timed out waiting for \(what)\nagent log:\n\(log())")
+        }
+    }
+
+    static func podDirectory(_ agent: Agent, unit: String) throws -> String {
+        let text = try String(contentsOfFile: agent.systemd.unitDirectory + "/" + unit, encoding: .utf8)
+        let line = text.split(separator: "\n").first { $0.hasPrefix("PodDirectory=") }
+        return String(line?.dropFirst("PodDirectory=".count) ?? "")
+    }
+
+    @Test func podsFollowTheirManifestsAndSurviveAnAgentRestart() async throws {
+        try await NamespacedSystemd.with { systemd in
+            let manifests = systemd.dataDirectory + "/manifests"
+            try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
+            var agent = Agent(systemd: systemd, manifests: manifests, state: systemd.dataDirectory + "/state")
+            try agent.write("one.yaml", Self.pod("one"))
+            try agent.start()
+            let one = "systemk.default.one.app.service"
+            try agent.wait("pod one running") { try agent.property(one, "ActiveState") == "active" }
+            #expect(try agent.property("systemk.default.one.setup.service", "Result") == "success")
+            let oneDir = try Self.podDirectory(agent, unit: one)
+            #expect(try String(contentsOfFile: oneDir + "/volumes/data/init", encoding: .utf8) == "init\n")
+
+            // A new file: a new pod.
+            try agent.write("two.yaml", Self.pod("two"))
+            let two = "systemk.default.two.app.service"
+            try agent.wait("pod two running") { try agent.property(two, "ActiveState") == "active" }
+
+            // A changed pod is replaced.
+            let before = try agent.property(two, "InvocationID")
+            try agent.write("two.yaml", Self.pod("two", args: "100000"))
+            try agent.wait("pod two replaced") {
+                try agent.property(two, "ExecStart").contains("100000") && agent.property(two, "ActiveState") == "active"
+                    && agent.property(two, "InvocationID") != before
+            }
+
+            // A ConfigMap change reaches the file on disk, without restarting the pod.
+            let oneInvocation = try agent.property(one, "InvocationID")
+            try agent.write("one.yaml", Self.pod("one", config: "v2"))
+            try agent.wait("the ConfigMap's new value on disk") {
+                (try? String(contentsOfFile: oneDir + "/volumes/config/setting", encoding: .utf8)) == "v2"
+            }
+            #expect(try agent.property(one, "InvocationID") == oneInvocation)
+
+            // A removed file: the pod's units and directory go.
+            let twoDir = try Self.podDirectory(agent, unit: two)
+            try FileManager.default.removeItem(atPath: manifests + "/two.yaml")
+            try agent.wait("pod two removed") {
+                try agent.property(two, "LoadState") == "not-found" && !FileManager.default.fileExists(atPath: twoDir)
+            }
+
+            // Kill the agent, start another: the running pod is adopted, not restarted.
+            let pid = try agent.property(one, "MainPID")
+            try agent.kill()
+            try agent.start()
+            try agent.wait("the new agent's first pass") { agent.log().contains("node node-1") }
+            try await Task.sleep(for: .seconds(2))
+            #expect(try agent.property(one, "MainPID") == pid, "a restarted agent must not restart a healthy pod")
+            #expect(try agent.property(one, "InvocationID") == oneInvocation)
+            #expect(!agent.log().contains("replaced pod default/one"))
+        }
+    }
+
+    @Test func failedInitContainerIsRetriedUnderRestartPolicyAlways() async throws {
+        try await NamespacedSystemd.with { systemd in
+            let manifests = systemd.dataDirectory + "/manifests"
+            try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
+            var agent = Agent(systemd: systemd, manifests: manifests, state: systemd.dataDirectory + "/state")
+            // Fails the first time, succeeds the second.
+            try agent.write("flaky.yaml", Self.pod("flaky", initScript: "if [ -f /data/tried ]; then echo ok > /data/init; else touch /data/tried; exit 1; fi"))
+            try agent.start()
+            let app = "systemk.default.flaky.app.service"
+            try agent.wait("the init container's first failure") {
+                try agent.property("systemk.default.flaky.setup.service", "ActiveState") == "failed"
+            }
+            #expect(try agent.property(app, "ActiveState") == "inactive", "app containers wait for init containers")
+            try agent.wait("the retry after the 10 s back-off", seconds: 40) { try agent.property(app, "ActiveState") == "active" }
+            #expect(agent.log().contains("retrying the pod's init containers in 10s"))
+        }
+    }
+
+    @Test func manyPodsAtOnceCostAHandfulOfReloads() async throws {
+        try await NamespacedSystemd.with { systemd in
+            let manifests = systemd.dataDirectory + "/manifests"
+            try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
+            var agent = Agent(systemd: systemd, manifests: manifests, state: systemd.dataDirectory + "/state")
+            try agent.start()
+            try agent.wait("the agent's first pass") { agent.log().contains("node node-1") }
+            for i in 0..<50 { try agent.write("p\(i).yaml", Self.pod("p\(i)")) }
+            try agent.wait("50 pods running", seconds: 60) {
+                let out = try systemd.systemctl("list-units", "--state=active", "--no-legend", "systemk.default.p*.app.service").stdout
+                return out.split(separator: "\n").count == 50
+            }
+            let reloads = agent.log().split(separator: "\n").filter { $0.contains("reloaded systemd") }.count
+            #expect(reloads >= 1 && reloads <= 5, "50 pods caused \(reloads) daemon-reloads")
+        }
+    }
+}
