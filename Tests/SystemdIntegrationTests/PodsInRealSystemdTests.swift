@@ -169,6 +169,60 @@ struct PodsInRealSystemdTests {
         }
     }
 
+    /// Kubernetes' restart policies as systemd carries them out: a crashing container under Always and
+    /// OnFailure is restarted (after the kubelet-like 10 s delay) and counted; one that succeeds under
+    /// OnFailure, or crashes under Never, is not. Death by SIGTERM counts as a failure for OnFailure.
+    @Test func restartPoliciesRestartAndCountLikeKubernetes() async throws {
+        func pod(_ name: String, uid: String, policy: String, script: String) -> String {
+            """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: \(name), uid: \(uid)}
+            spec:
+              restartPolicy: \(policy)
+              containers:
+              - {name: app, image: /bin/sh, command: ["/bin/sh", "-c", "\(script)"]}
+            """
+        }
+        let cases: [(name: String, policy: String, script: String, restarts: Bool)] = [
+            ("always-crash", "Always", "exit 3", true),
+            ("onfailure-crash", "OnFailure", "exit 3", true),
+            ("onfailure-sigterm", "OnFailure", "kill -TERM $$$$", true),
+            ("onfailure-ok", "OnFailure", "exit 0", false),
+            ("never-crash", "Never", "exit 3", false),
+        ]
+        try await NamespacedSystemd.with { systemd in
+            var pods: [PodPlan] = []
+            for (i, c) in cases.enumerated() {
+                let manifest = pod(c.name, uid: "0a1b2c3d-0000-4000-8000-00000000010\(i)", policy: c.policy, script: c.script)
+                let plan = try Self.render(manifest, stateDirectory: systemd.dataDirectory + "/state")
+                pods.append(try #require(plan.pods.first))
+            }
+            for p in pods {
+                try Self.materialize(p)
+                for unit in p.units { try systemd.writeUnit(unit.name, unit.contents) }
+            }
+            _ = try systemd.systemctl("daemon-reload")
+            _ = try systemd.run(["systemctl", "start", "--no-block"] + pods.flatMap { $0.units.map(\.name) })
+            // The first restart comes 10 s after the first exit.
+            try await Task.sleep(for: .seconds(13))
+            for (c, p) in zip(cases, pods) {
+                let unit = p.units[0].name
+                let shown = try systemd.systemctl("show", "-p", "NRestarts", "-p", "ActiveState", "-p", "Result", unit).stdout
+                let restarts = Int(shown.split(separator: "\n").first { $0.hasPrefix("NRestarts=") }?.dropFirst("NRestarts=".count) ?? "") ?? -1
+                if c.restarts {
+                    #expect(restarts >= 1, "\(c.name) (\(c.policy), \(c.script)) should have been restarted: \(shown)")
+                } else {
+                    #expect(restarts == 0, "\(c.name) (\(c.policy), \(c.script)) must not be restarted: \(shown)")
+                }
+            }
+            let never = try systemd.systemctl("show", "-p", "ActiveState", "-p", "ExecMainStatus", pods[4].units[0].name).stdout
+            #expect(never.contains("ActiveState=failed") && never.contains("ExecMainStatus=3"), "\(never)")
+            let ok = try systemd.systemctl("show", "-p", "ActiveState", "-p", "Result", pods[3].units[0].name).stdout
+            #expect(ok.contains("ActiveState=inactive") && ok.contains("Result=success"), "\(ok)")
+        }
+    }
+
     // MARK: - Helpers
 
     static func render(_ manifest: String, stateDirectory: String) throws -> Plan {
