@@ -7,11 +7,16 @@ cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" -eq 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
+  # Another apt may hold the lock for a while (an unattended upgrade): wait for it.
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    apt-get -o DPkg::Lock::Timeout=120 update -qq && break
+    [ "$attempt" = 10 ] && exit 1
+    sleep 15
+  done
   # libsystemd-dev, pkg-config: the runtime links libsystemd (sd-bus, sd-journal);
   # systemd: systemd-analyze verify for golden units, and the systemd the integration tests boot;
   # dbus: its system bus; util-linux: unshare/nsenter; python3: the probe the test units run.
-  apt-get install -y -qq --no-install-recommends libsystemd-dev pkg-config systemd dbus util-linux python3 \
+  apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends libsystemd-dev pkg-config systemd dbus util-linux python3 \
     diffutils >/dev/null
 else
   echo "note: not root, so no packages installed and the real-systemd tests will be skipped" >&2
