@@ -51,7 +51,7 @@ struct ManifestDecoder {
         for key in codingPath {
             if let i = key.intValue {
                 path = path.index(i)
-            } else if inDictionary || key is DictionaryKey {
+            } else if inDictionary || key is DictionaryKey || String(describing: type(of: key)).contains("_DictionaryCodingKey") {
                 path = path.key(key.stringValue)
             } else {
                 path = path.field(key.stringValue)
@@ -164,12 +164,10 @@ struct NodeDecoder: Decoder {
 struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let pairs: [(key: String, value: ManifestNode)]
     let codingPath: [any CodingKey]
-    let isDictionary: Bool
 
     init(pairs: [(key: String, value: ManifestNode)], codingPath: [any CodingKey]) {
         self.pairs = pairs
         self.codingPath = codingPath
-        self.isDictionary = Key.self == DictionaryKey.self || String(describing: Key.self).contains("_DictionaryCodingKey")
     }
 
     var allKeys: [Key] { pairs.compactMap { Key(stringValue: $0.key) } }
@@ -183,9 +181,7 @@ struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         return n
     }
 
-    private func pathKey(_ key: Key) -> any CodingKey {
-        isDictionary ? DictionaryKey(stringValue: key.stringValue) : key
-    }
+    private func pathKey(_ key: Key) -> any CodingKey { key }
 
     func decodeNil(forKey key: Key) throws -> Bool {
         guard let n = pairs.last(where: { $0.key == key.stringValue })?.value else { return true }

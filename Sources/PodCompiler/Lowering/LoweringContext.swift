@@ -96,8 +96,32 @@ enum Paths {
     }
 
     static func normalizeAbsolute(_ p: String) -> String {
+        if isNormalAbsolute(p) { return p }
         let n = p.split(separator: "/").filter { $0 != "." }.joined(separator: "/")
         return "/" + n
+    }
+
+    /// True when `normalizeAbsolute` would return `p` itself: `/`, or `/a/b` with no empty or `.`
+    /// component and no trailing `/`.
+    static func isNormalAbsolute(_ p: String) -> Bool {
+        let slash = UInt8(ascii: "/"), dot = UInt8(ascii: ".")
+        var previous: UInt8 = 0
+        var componentLength = 0
+        var componentIsDot = false
+        for (i, b) in p.utf8.enumerated() {
+            if i == 0 {
+                guard b == slash else { return false }
+            } else if b == slash {
+                if previous == slash || (componentLength == 1 && componentIsDot) { return false }
+                componentLength = 0
+            } else {
+                componentLength += 1
+                componentIsDot = componentLength == 1 && b == dot
+            }
+            previous = b
+        }
+        if p.utf8.count == 1 { return true }
+        return previous != slash && !(componentLength == 1 && componentIsDot)
     }
 
     /// True when `path` is `base` or lies under it.

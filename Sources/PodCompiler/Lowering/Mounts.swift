@@ -21,6 +21,8 @@ enum MountLowering {
         env: EnvironmentLowering.Resolved, volumes: inout VolumeLowering, unit: inout UnitBuilder
     ) throws(CompileError) -> Set<String> {
         var seen: Set<String> = []
+        // Every mount point once, normalized, for the nesting check below (not once per pair).
+        let allDestinations = (container.volumeMounts ?? []).map { Paths.normalizeAbsolute($0.mountPath) }
         for (i, m) in (container.volumeMounts ?? []).enumerated() {
             let mp = path.field("volumeMounts").index(i)
             guard let entry = volumes.volumes[m.name] else {
@@ -82,9 +84,8 @@ enum MountLowering {
             }
             let readOnly = mounted.alwaysReadOnly || m.readOnly == true
             unit.append(readOnly ? "BindReadOnlyPaths" : "BindPaths", value, in: "Service", origin: mp.description)
-            let nested = (container.volumeMounts ?? []).contains { other in
-                let o = Paths.normalizeAbsolute(other.mountPath)
-                return o != destination && Paths.isWithin(destination, o)
+            let nested = allDestinations.contains { o in
+                o != destination && Paths.isWithin(destination, o)
             }
             if !nested, !privateAreas.contains(where: { Paths.isWithin(destination, $0) }) {
                 volumes.hostPathChecks["MountPoint " + destination] = HostPathCheck(path: destination, type: "MountPoint", volume: m.name)

@@ -52,7 +52,7 @@ struct VolumeLowering {
     /// volume's content (an item at `conf/app.conf`), where they get the volume directory's mode and
     /// owner so that the container can reach the files.
     mutating func addParents(of path: String) {
-        var parts = path.dropFirst(podDir.count).split(separator: "/").map(String.init)
+        var parts = path.utf8.dropFirst(podDir.utf8.count).split(separator: UInt8(ascii: "/")).map { String(Substring($0)) }
         parts.removeLast()
         var current = podDir
         for part in parts {

@@ -100,9 +100,13 @@ extension SystemdEscaping {
     /// Checks what every path setting requires and returns the path's bytes.
     static func checkedPath(_ path: String) throws(SystemdEscapingError) -> [UInt8] {
         let bytes = Array(path.utf8)
-        let shown = SystemdEscapingError.shown(bytes)
+        // The path as shown in an error; built only when one is thrown (this runs for every mount).
+        var shown: String { SystemdEscapingError.shown(bytes) }
         if bytes.contains(0) { throw SystemdEscapingError(.nulByte, "Path \(shown) contains a NUL byte") }
-        try requireSystemdUTF8(path, what: "Path \(shown)")
+        if let scalar = SystemdUTF8.firstRejectedScalar(in: path) {
+            throw SystemdEscapingError(
+                .invalidUTF8, "Path \(shown) contains U+\(String(scalar.value, radix: 16, uppercase: true)), which systemd rejects")
+        }
         if bytes.contains(where: { $0 == SystemdText.newline || $0 == SystemdText.carriageReturn }) {
             throw SystemdEscapingError(.unrepresentable, "Path \(shown) contains a line break, which no unit setting can hold")
         }

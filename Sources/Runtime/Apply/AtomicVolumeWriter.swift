@@ -46,7 +46,7 @@ struct AtomicVolumeWriter: Sendable {
         }
         let topLevel = Set(expected.keys.compactMap(\.first))
 
-        try wrap { () throws(FileSystemError) in
+        try asApplyError { () throws(FileSystemError) in
             let current = try currentGeneration(root)
             var generation = current
             var upToDate = false

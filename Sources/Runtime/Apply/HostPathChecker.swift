@@ -19,7 +19,7 @@ struct HostPathChecker: Sendable {
             throw .hostPathCheckFailed(
                 path: check.path, volume: check.volume, type: check.type, reason: "is not an absolute path without ., .. or empty names")
         }
-        let status = try wrap { () throws(FileSystemError) in try fileSystem.statusFollowingLinks(check.path) }
+        let status = try asApplyError { () throws(FileSystemError) in try fileSystem.statusFollowingLinks(check.path) }
         func fail(_ reason: String) -> ApplyError {
             .hostPathCheckFailed(path: check.path, volume: check.volume, type: check.type, reason: reason)
         }

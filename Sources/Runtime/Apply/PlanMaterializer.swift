@@ -68,7 +68,7 @@ public struct PlanMaterializer: Sendable {
     func ensurePodsRoot(_ layout: PodLayout) throws(ApplyError) {
         let created = try makeDirectories(fileSystem, absolute: layout.podsRoot, mode: 0o755)
         if created.last == layout.podsRoot {
-            try wrap { () throws(FileSystemError) in
+            try asApplyError { () throws(FileSystemError) in
                 let names = layout.podsRoot.split(separator: "/").map(String.init)
                 let pods = try ConfinedPath(root: "/" + names.dropLast().joined(separator: "/"), components: ["pods"])
                 try fileSystem.setMode(pods, 0o700)
@@ -79,13 +79,13 @@ public struct PlanMaterializer: Sendable {
     func ensureDirectory(_ directory: ResolvedDirectory, tmpfs: PlannedTmpfs?, report: inout ApplyReport) throws(ApplyError) {
         let path = directory.path
         var created = false
-        var current = try wrap { () throws(FileSystemError) in try fileSystem.status(path) }
+        var current = try asApplyError { () throws(FileSystemError) in try fileSystem.status(path) }
         if current == nil {
             try ensureParents(of: path, report: &report)
-            try wrap { () throws(FileSystemError) in try fileSystem.makeDirectory(path, mode: 0o700) }
+            try asApplyError { () throws(FileSystemError) in try fileSystem.makeDirectory(path, mode: 0o700) }
             report.changes.append(.createdDirectory(path.path))
             created = true
-            current = try wrap { () throws(FileSystemError) in try fileSystem.status(path) }
+            current = try asApplyError { () throws(FileSystemError) in try fileSystem.status(path) }
         }
         guard var status = current else { throw .fileSystem(FileSystemError(.notFound, operation: "mkdir", path: path.path)) }
         guard status.type == .directory else {
@@ -103,24 +103,24 @@ public struct PlanMaterializer: Sendable {
     {
         let path = directory.path
         let options = TmpfsOptions(sizeBytes: tmpfs.sizeBytes, mode: directory.mode, owner: directory.owner, group: directory.group)
-        let parentStatus = try wrap { () throws(FileSystemError) -> FileStatus? in
+        let parentStatus = try asApplyError { () throws(FileSystemError) -> FileStatus? in
             guard let parent = path.parent else { return nil }
             return try fileSystem.status(parent)
         }
         let isMountPoint = parentStatus.map { $0.device != status.device } ?? false
         if isMountPoint {
-            let entry = try wrap { () throws(FileSystemError) in try fileSystem.mounts().last { $0.device == status.device } }
+            let entry = try asApplyError { () throws(FileSystemError) in try fileSystem.mounts().last { $0.device == status.device } }
             guard let entry, entry.fileSystemType == "tmpfs" else {
                 throw .invalidPlan(path: path.path, reason: "another file system than a tmpfs is mounted there")
             }
             guard let size = tmpfs.sizeBytes, !Self.sizeMatches(planned: size, option: entry.option("size")) else { return nil }
-            try wrap { () throws(FileSystemError) in try fileSystem.mountTmpfs(path, options: options, remount: true) }
+            try asApplyError { () throws(FileSystemError) in try fileSystem.mountTmpfs(path, options: options, remount: true) }
             report.changes.append(.remountedTmpfs(path.path))
         } else {
-            try wrap { () throws(FileSystemError) in try fileSystem.mountTmpfs(path, options: options, remount: false) }
+            try asApplyError { () throws(FileSystemError) in try fileSystem.mountTmpfs(path, options: options, remount: false) }
             report.changes.append(.mountedTmpfs(path.path))
         }
-        return try wrap { () throws(FileSystemError) in try fileSystem.status(path) }
+        return try asApplyError { () throws(FileSystemError) in try fileSystem.status(path) }
     }
 
     /// tmpfs reports its size in KiB, rounded up to whole pages.
@@ -132,7 +132,7 @@ public struct PlanMaterializer: Sendable {
 
     func ensureFile(_ file: ResolvedFile, report: inout ApplyReport) throws(ApplyError) {
         let path = file.path
-        let current = try wrap { () throws(FileSystemError) in try fileSystem.status(path) }
+        let current = try asApplyError { () throws(FileSystemError) in try fileSystem.status(path) }
         switch current?.type {
         case nil:
             try ensureParents(of: path, report: &report)
@@ -141,7 +141,7 @@ public struct PlanMaterializer: Sendable {
         case let other?:
             throw .unexpectedFileType(path: path.path, expected: .regular, found: other)
         }
-        try wrap { () throws(FileSystemError) in
+        try asApplyError { () throws(FileSystemError) in
             try fileSystem.writeAtomically(path, contents: file.contents, mode: file.mode, owner: file.owner, group: file.group)
         }
         report.changes.append(.wroteFile(path.path))
@@ -169,11 +169,11 @@ public struct PlanMaterializer: Sendable {
     ) throws(ApplyError) {
         let ownerDiffers = status.owner != owner || status.group != group
         if ownerDiffers {
-            try wrap { () throws(FileSystemError) in try fileSystem.setOwner(path, owner: owner, group: group) }
+            try asApplyError { () throws(FileSystemError) in try fileSystem.setOwner(path, owner: owner, group: group) }
             if !quiet { report.changes.append(.changedOwner(path: path.path, from: "\(status.owner):\(status.group)", to: "\(owner):\(group)")) }
         }
         if ownerDiffers || status.mode != mode {
-            try wrap { () throws(FileSystemError) in try fileSystem.setMode(path, mode) }
+            try asApplyError { () throws(FileSystemError) in try fileSystem.setMode(path, mode) }
             if !quiet && status.mode != mode { report.changes.append(.changedMode(path: path.path, from: status.mode, to: mode)) }
         }
     }
@@ -184,7 +184,7 @@ public struct PlanMaterializer: Sendable {
         var missing: [ConfinedPath] = []
         var cursor = path.parent
         while let directory = cursor {
-            let status = try wrap { () throws(FileSystemError) in try fileSystem.status(directory) }
+            let status = try asApplyError { () throws(FileSystemError) in try fileSystem.status(directory) }
             if let status {
                 guard status.type == .directory else {
                     throw .unexpectedFileType(path: directory.path, expected: .directory, found: status.type)
@@ -195,7 +195,7 @@ public struct PlanMaterializer: Sendable {
             cursor = directory.parent
         }
         for directory in missing.reversed() {
-            try wrap { () throws(FileSystemError) in
+            try asApplyError { () throws(FileSystemError) in
                 try fileSystem.makeDirectory(directory, mode: 0o700)
                 try fileSystem.setMode(directory, 0o700)
             }
@@ -205,7 +205,7 @@ public struct PlanMaterializer: Sendable {
 }
 
 /// Runs a file-system operation, turning its error into an `ApplyError`.
-func wrap<T>(_ body: () throws(FileSystemError) -> T) throws(ApplyError) -> T {
+func asApplyError<T>(_ body: () throws(FileSystemError) -> T) throws(ApplyError) -> T {
     do {
         return try body()
     } catch {
@@ -222,7 +222,7 @@ func makeDirectories(_ fileSystem: any FileSystem, absolute path: String, mode: 
     var existing = names.count
     while existing > 0 {
         let prefix = "/" + names[0..<existing].joined(separator: "/")
-        let status = try wrap { () throws(FileSystemError) in try fileSystem.statusFollowingLinks(prefix) }
+        let status = try asApplyError { () throws(FileSystemError) in try fileSystem.statusFollowingLinks(prefix) }
         if let status {
             guard status.type == .directory else {
                 throw .unexpectedFileType(path: prefix, expected: .directory, found: status.type)
@@ -235,7 +235,7 @@ func makeDirectories(_ fileSystem: any FileSystem, absolute path: String, mode: 
     var created: [String] = []
     guard existing < names.count else { return [] }
     for end in (existing + 1)...names.count {
-        try wrap { () throws(FileSystemError) in
+        try asApplyError { () throws(FileSystemError) in
             let directory = try ConfinedPath(root: base, components: Array(names[existing..<end]))
             try fileSystem.makeDirectory(directory, mode: mode)
             try fileSystem.setMode(directory, mode)

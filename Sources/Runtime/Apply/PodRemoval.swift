@@ -25,29 +25,29 @@ extension PlanMaterializer {
         guard PodLayout.isUID(uid) else {
             throw .refusedRemoval(path: directory, reason: "\"\(uid)\" is not a pod UID (letters, digits and -)")
         }
-        let path = try wrap { () throws(FileSystemError) in try ConfinedPath(root: podsRoot, components: [uid]) }
-        guard let status = try wrap({ () throws(FileSystemError) in try fileSystem.status(path) }) else {
+        let path = try asApplyError { () throws(FileSystemError) in try ConfinedPath(root: podsRoot, components: [uid]) }
+        guard let status = try asApplyError({ () throws(FileSystemError) in try fileSystem.status(path) }) else {
             return RemovalReport(unmounted: [], removed: false)
         }
 
         var unmounted: [String] = []
         if status.type == .directory {
             // Mount points are listed with links resolved; the state directory may be reached through one.
-            let canonical = try wrap { () throws(FileSystemError) in try fileSystem.canonicalPath(directory) }
+            let canonical = try asApplyError { () throws(FileSystemError) in try fileSystem.canonicalPath(directory) }
             func isInside(_ entry: MountEntry) -> Bool {
                 [directory, canonical].contains { entry.mountPoint == $0 || entry.mountPoint.hasPrefix($0 + "/") }
             }
-            let mounted = try wrap { () throws(FileSystemError) in try fileSystem.mounts() }.filter(isInside)
+            let mounted = try asApplyError { () throws(FileSystemError) in try fileSystem.mounts() }.filter(isInside)
             for entry in mounted.reversed().sorted(by: { $0.mountPoint.count > $1.mountPoint.count }) {
-                try wrap { () throws(FileSystemError) in try fileSystem.unmount(entry.mountPoint) }
+                try asApplyError { () throws(FileSystemError) in try fileSystem.unmount(entry.mountPoint) }
                 unmounted.append(entry.mountPoint)
             }
-            let remaining = try wrap { () throws(FileSystemError) in try fileSystem.mounts() }.filter(isInside)
+            let remaining = try asApplyError { () throws(FileSystemError) in try fileSystem.mounts() }.filter(isInside)
             if let first = remaining.first {
                 throw .refusedRemoval(path: directory, reason: "\(first.mountPoint) is still mounted")
             }
         }
-        try wrap { () throws(FileSystemError) in try fileSystem.removeRecursively(path) }
+        try asApplyError { () throws(FileSystemError) in try fileSystem.removeRecursively(path) }
         return RemovalReport(unmounted: unmounted, removed: true)
     }
 }
