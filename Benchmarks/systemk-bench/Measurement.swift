@@ -29,17 +29,23 @@ extension Duration {
     }
 }
 
-/// Runs `body` `warmup` times untimed, then `iterations` times, timing each run on its own with the
-/// monotonic `ContinuousClock`.
-func measure(iterations: Int, warmup: Int, _ body: () throws -> Void) rethrows -> Timings {
-    for _ in 0..<warmup { try body() }
-    let clock = ContinuousClock()
-    var samples: [Double] = []
-    samples.reserveCapacity(iterations)
-    for _ in 0..<iterations {
-        let start = clock.now
-        try body()
-        samples.append((clock.now - start).nanoseconds)
+/// Times every stage `iterations` times, after `warmup` untimed rounds, each run on its own with the
+/// monotonic `ContinuousClock`. The stages take turns (parse, compile, render, parse, ...) rather than
+/// running one after the other, so that a change in the machine's load during the run (other builds on
+/// a shared machine) falls on all of them alike and their ratios stay meaningful.
+func measure(_ stages: [Stage], iterations: Int, warmup: Int, _ body: (Stage) throws -> Void) rethrows -> [Stage: Timings] {
+    for _ in 0..<warmup {
+        for stage in stages { try body(stage) }
     }
-    return Timings(samples)
+    let clock = ContinuousClock()
+    var samples: [Stage: [Double]] = [:]
+    for stage in stages { samples[stage, default: []].reserveCapacity(iterations) }
+    for _ in 0..<iterations {
+        for stage in stages {
+            let start = clock.now
+            try body(stage)
+            samples[stage, default: []].append((clock.now - start).nanoseconds)
+        }
+    }
+    return samples.mapValues(Timings.init)
 }

@@ -2,7 +2,7 @@
 struct Options {
     /// Timed iterations per stage of the typical pod; the large pod gets a tenth (at least 10).
     var iterations = 2000
-    /// Untimed iterations before each stage's timed ones; nil: a tenth of the timed ones, at least 5.
+    /// Untimed rounds of every stage before the timed ones; nil: a tenth of the timed ones, at least 5.
     var warmup: Int?
     var workloads: Set<String> = ["typical", "large"]
     var stages: Set<Stage> = Set(Stage.allCases)
@@ -10,15 +10,15 @@ struct Options {
     var show: String?
 
     static let usage = """
-        USAGE: systemk-bench [--iterations N] [--warmup N] [--quick] [--pod typical|large] [--stage STAGE]
+        USAGE: systemk-bench [--iterations N] [--warmup N] [--quick] [--pod NAME] [--stage NAME] [--show NAME]
 
         Measures how fast PodCompiler renders pods, and checks every result it times.
         Build and run it in release mode: swift run -c release systemk-bench
 
         OPTIONS:
-          --iterations N   Timed iterations per stage for the typical pod (default 2000);
-                           the large pod gets N/10, at least 10.
-          --warmup N       Untimed iterations before each stage (default: a tenth of the timed ones, at least 5).
+          --iterations N   Timed runs of each stage for the typical pod (default 2000);
+                           the large pod gets N/10, at least 10. Stages take turns.
+          --warmup N       Untimed rounds of every stage first (default: a tenth of the timed ones, at least 5).
           --quick          A smoke run for CI: --iterations 100 --warmup 5.
           --pod NAME       Only this pod (typical or large); repeatable.
           --stage NAME     Only this stage (parse, compile, render, render-json); repeatable.

@@ -1,7 +1,7 @@
 import Foundation
 
 /// One measured stage of one pod.
-struct Result {
+struct StageResult {
     var pod: String
     var stage: Stage
     var iterations: Int
@@ -39,7 +39,7 @@ enum Report {
         return out
     }
 
-    static func timings(_ results: [Result]) -> String {
+    static func timings(_ results: [StageResult]) -> String {
         var out = "| Pod | Stage | What is timed | Iterations | Median | p95 | Min | Per second |\n"
         out += "|---|---|---|---:|---:|---:|---:|---:|\n"
         for r in results {
@@ -50,7 +50,7 @@ enum Report {
     }
 
     /// Render against parse, and the goals: render ≤ 2 × parse; a typical pod well under 1 ms.
-    static func goals(_ results: [Result]) -> String {
+    static func goals(_ results: [StageResult]) -> String {
         var out = "| Pod | Parse (median) | Compile (median) | Render (median) | Render / parse | Goal: render ≤ 2 × parse | Goal: < 1 ms per pod |\n"
         out += "|---|---:|---:|---:|---:|---|---|\n"
         for pod in ["typical", "large"] {

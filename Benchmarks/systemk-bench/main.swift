@@ -34,7 +34,7 @@ if let name = options.show {
 }
 
 var checked: [CheckedWorkload] = []
-var results: [Result] = []
+var results: [StageResult] = []
 do {
     let workloads = try [typicalPod(), largePod()].filter { options.workloads.contains($0.name) }
     for w in workloads {
@@ -43,11 +43,13 @@ do {
     }
     for w in checked {
         let name = w.workload.name
-        for stage in Stage.allCases where options.stages.contains(stage) {
-            let iterations = options.iterations(for: name)
-            progress("timing \(name) \(stage.rawValue): \(options.warmup(for: name)) warm-up + \(iterations) iterations ...")
-            let timings = try measure(iterations: iterations, warmup: options.warmup(for: name)) { try w.run(stage) }
-            results.append(Result(pod: name, stage: stage, iterations: iterations, timings: timings))
+        let stages = Stage.allCases.filter { options.stages.contains($0) }
+        let iterations = options.iterations(for: name)
+        progress("timing \(name): \(options.warmup(for: name)) warm-up + \(iterations) iterations of \(stages.map(\.rawValue).joined(separator: ", ")) ...")
+        let timings = try measure(stages, iterations: iterations, warmup: options.warmup(for: name)) { try w.run($0) }
+        for stage in stages {
+            guard let t = timings[stage] else { continue }
+            results.append(StageResult(pod: name, stage: stage, iterations: iterations, timings: t))
         }
     }
 } catch {
