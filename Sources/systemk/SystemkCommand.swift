@@ -109,7 +109,7 @@ struct Log: Sendable {
 enum Main {
     static func main() async {
         do {
-            var command = try SystemkCommand.parseAsRoot() as! SystemkCommand
+            let command = try SystemkCommand.parse(Array(CommandLine.arguments.dropFirst()))
             try await command.run()
         } catch let error as Fatal {
             FileHandle.standardError.write(Data("systemk: \(error.message)\n".utf8))

@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+
+/// `systemk`'s command line: help, usage errors (exit 2), and a dry run that touches nothing.
+@Suite struct SystemkCLITests {
+    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: StandaloneAgentTests.binary)
+        p.arguments = arguments
+        let out = Pipe()
+        let err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        nonisolated(unsafe) var errData = Data()
+        let group = DispatchGroup()
+        group.enter()
+        DispatchQueue.global().async {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+    }
+
+    @Test func helpDocumentsEveryFlag() throws {
+        let r = try Self.run(["--help"])
+        #expect(r.status == 0, "\(r.stderr)")
+        for flag in ["--manifests", "--user", "--dry-run", "--nodename", "--node-ip", "--node-external-ip", "--override-root-uid", "--state-dir", "--log-level"] {
+            #expect(r.stdout.contains(flag), "--help lacks \(flag)")
+        }
+    }
+
+    @Test func usageErrorsExitTwo() throws {
+        for args in [[], ["--manifests", "/nonexistent-systemk-dir"], ["--manifests", "/", "--bogus"], ["--manifests", "/", "--log-level", "loud"]] {
+            let r = try Self.run(args)
+            #expect(r.status == 2, "\(args): \(r.stderr)")
+            #expect(r.stderr.hasPrefix("systemk: "), "\(args): \(r.stderr)")
+        }
+    }
+}
