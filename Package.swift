@@ -87,6 +87,11 @@ let package = Package(
             exclude: ["Support/nsystemd.sh"]
         ),
         .testTarget(
+            name: "RuntimeApplyTests",
+            dependencies: ["SystemkRuntime", "PodCompiler"],
+            path: "Tests/RuntimeApplyTests"
+        ),
+        .testTarget(
             name: "RuntimeAgentTests",
             dependencies: ["SystemkRuntime"]
         ),

@@ -42,7 +42,6 @@ import Testing
     @Test func aCommandRunningTooLongIsKilledWithItsChildren() async throws {
         let scratch = try PackageScratch()
         let pidFile = scratch.root + "/child.pid"
-        let start = ContinuousClock.now
         await #expect(performing: {
             _ = try await runner.run(
                 Command("/bin/sh", ["-c", "trap '' TERM; sleep 30 & echo $! > \(pidFile); echo started; wait"], timeout: .milliseconds(300))
@@ -50,18 +49,22 @@ import Testing
         }, throws: {
             if case let .timedOut(_, after, tail) = $0 as? CommandError { after == .milliseconds(300) && tail == ["started"] } else { false }
         })
-        #expect(ContinuousClock.now - start < .seconds(10))
         let child = try #require(contents(pidFile).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) })
         try await Task.sleep(for: .milliseconds(100))
         let state = contents("/proc/\(child)/stat")?.split(separator: ")").last?.split(separator: " ").first
         #expect(state == nil || state == "Z", "the child in the command's process group was killed too")
     }
 
-    @Test func aProcessHoldingThePipesDoesNotHangTheRunner() async throws {
+    /// Foundation alone would wait for the grandchild (swift-corelibs-foundation#4795). The bound
+    /// is loose: on a busy 2-core machine the cooperative pool can be late by seconds.
+    @Test func aProcessLeftBehindDoesNotHangTheRunner() async throws {
+        let scratch = try PackageScratch()
+        let pidFile = scratch.root + "/left.pid"
         let start = ContinuousClock.now
-        let result = try await runner.run(Command("/bin/sh", ["-c", "echo hi; (sleep 5 &) ; exit 0"])) { _ in }
+        let result = try await runner.run(Command("/bin/sh", ["-c", "echo hi; sleep 60 & echo $! > \(pidFile); exit 0"])) { _ in }
         #expect(result.succeeded && result.standardOutput == ["hi"])
-        #expect(ContinuousClock.now - start < .seconds(4))
+        #expect(ContinuousClock.now - start < .seconds(30))
+        if let left = contents(pidFile).flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) { kill(left, SIGKILL) }
     }
 
     @Test func linesAreSplitAndRepaired() {

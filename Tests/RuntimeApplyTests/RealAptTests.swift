@@ -12,7 +12,15 @@ import Testing
     let runner = ProcessCommandRunner()
 
     func aptGet(_ arguments: [String]) async throws -> CommandResult {
-        try await runner.run(Command("/usr/bin/apt-get", arguments, environment: AptInstaller.environment, timeout: .seconds(300))) { _ in }
+        try await runner.run(
+            Command("/usr/bin/apt-get", ["-o", "DPkg::Lock::Timeout=300"] + arguments, environment: AptInstaller.environment, timeout: .seconds(600))
+        ) { _ in }
+    }
+
+    /// Removes hello, saying why when that fails.
+    func purge(sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let result = try await aptGet(["purge", "-y", "hello"])
+        #expect(result.succeeded, "apt-get purge hello \(PackageCommands.status(result)): \(result.tail.joined(separator: " | "))", sourceLocation: sourceLocation)
     }
 
     func installedVersion() async throws -> String? {
@@ -53,7 +61,7 @@ import Testing
 
             if before == nil, let version = installed.version {
                 // The same package again, as a .deb downloaded over HTTPS.
-                #expect(try await aptGet(["purge", "-y", "hello"]).succeeded)
+                try await purge()
                 let architecture = try await runner.run(Command("/usr/bin/dpkg", ["--print-architecture"])) { _ in }.standardOutput.first ?? "amd64"
                 let url = "https://deb.debian.org/debian/pool/main/h/hello/hello_\(version)_\(architecture).deb"
                 let fromDeb = try await manager.install(try ImageReference.parse(url).get())
@@ -65,7 +73,7 @@ import Testing
             outcome = .failure(error)
         }
         if before == nil {
-            #expect(try await aptGet(["purge", "-y", "hello"]).succeeded)
+            try await purge()
             #expect(try await installedVersion() == nil)
         }
         #expect(contents("/usr/sbin/policy-rc.d") == policyBefore)

@@ -79,8 +79,9 @@ public struct ProcessCommandRunner: CommandRunner {
         watcher.cancel()
         timer.cancel()
         let timedOut = await timer.value
-        let out = await outReader.finish(within: drainTimeout)
-        let err = await errReader.finish(within: drainTimeout)
+        async let outLines = outReader.finish(within: drainTimeout)
+        async let errLines = errReader.finish(within: drainTimeout)
+        let (out, err) = await (outLines, errLines)
         let tail = Array((out.tail + err.tail).suffix(LineReader.tailLength))
         if timedOut { throw .timedOut(command: command.description, after: command.timeout, tail: tail) }
         return CommandResult(termination: termination, standardOutput: out.lines, tail: tail)

@@ -153,6 +153,8 @@ final class JournalHandle: PollSource {
             if result < 0 { throw .operationFailed(operation: operation, unit: nil, errno: -result) }
             return result
         }
+        // Notice what was appended since this handle last looked (journal files grow under it).
+        _ = sd_journal_process(journal)
         var count = 0
         func take() {
             if let entry = entry(journal) {
