@@ -81,8 +81,18 @@ struct SystemkCommand: AsyncParsableCommand {
             log: { log.info($0) })
         let agent = StandaloneAgent(
             directory: manifests, node: node, systemd: systemd, reconciler: reconciler,
-            packages: InstalledPackageUnits(install: !dryRun, systemd: dryRun ? nil : systemd, log: { log.info($0) }), log: { log.info($0) })
+            packages: InstalledPackageUnits(packages: packageManager(systemd: systemd, log: log)), log: { log.info($0) })
         try await agent.run()
+    }
+}
+
+extension SystemkCommand {
+    /// The node's package manager (apt, else pacman), or nil in a dry run or when there is none.
+    func packageManager(systemd: any SystemdManager, log: Log) -> (any PackageManager)? {
+        guard !dryRun, let backend = NodePackageManager.detectBackend() else { return nil }
+        let masker = SystemdServiceMasker(
+            systemd: systemd, directory: userMode ? NSHomeDirectory() + "/.config/systemd/user" : "/etc/systemd/system")
+        return NodePackageManager(backend: backend, masker: masker, log: { log.info($0) })
     }
 }
 
