@@ -107,6 +107,10 @@ struct StandaloneAgentTests {
             let one = "systemk.default.one.app.service"
             try agent.wait("pod one running") { try agent.property(one, "ActiveState") == "active" }
             #expect(try agent.property("systemk.default.one.setup.service", "Result") == "success")
+            // The pod's status, rebuilt from systemd, is logged when it changes.
+            try agent.wait("pod one's status in the log") {
+                agent.log().contains("pod default/one: Running; setup terminated (Completed), restarts 0; app running, restarts 0")
+            }
             let oneDir = try Self.podDirectory(agent, unit: one)
             #expect(try String(contentsOfFile: oneDir + "/volumes/data/init", encoding: .utf8) == "init\n")
 

@@ -20,6 +20,8 @@ public actor StandaloneAgent {
     let log: @Sendable (String) -> Void
     /// Units of the current desired pods, by unit name: (pod key, role, pod restart policy, all units).
     var unitIndex: [String: (pod: String, role: PlannedUnit.Role, policy: String, units: [String])] = [:]
+    /// The last status line logged per pod, so that only changes are logged.
+    var lastStatus: [String: String] = [:]
     /// Back-off of init-container retries per pod, in seconds (10 s doubling to 300 s, as the kubelet).
     var initBackoff: [String: Int] = [:]
 
@@ -105,7 +107,7 @@ public actor StandaloneAgent {
     func handle(_ change: UnitStateChange) async {
         guard let entry = unitIndex[change.unit] else { return }
         guard let state = change.activeState else { return }
-        log("pod \(entry.pod): unit \(change.unit) is \(state)/\(change.subState ?? "?")")
+        await logStatus(of: entry.pod, units: entry.units)
         guard entry.role == .initContainer, state == .failed, entry.policy != "Never" else { return }
         let delay = initBackoff[entry.pod] ?? 10
         initBackoff[entry.pod] = min(300, delay * 2)
@@ -122,5 +124,36 @@ public actor StandaloneAgent {
                 log("pod \(entry.pod): retrying init containers: \(error)")
             }
         }
+    }
+
+    /// Rebuilds the pod's status from systemd alone (its units' files and properties) and logs it when
+    /// it changed: phase, then each container's state and restart count.
+    func logStatus(of pod: String, units: [String]) async {
+        var observed: [ObservedUnit] = []
+        for unit in units {
+            guard let properties = try? await systemd.properties(of: unit) else { continue }
+            let text = try? String(contentsOfFile: systemd.unitDirectory + "/" + unit, encoding: .utf8)
+            observed.append(ObservedUnit(name: unit, unitFile: text, properties: properties))
+        }
+        guard let mapped = PodStatusMapper.map(observed).pods.first else { return }
+        let status = mapped.status
+        func describe(_ c: ContainerStatus) -> String {
+            let state: String
+            if let w = c.state.waiting {
+                state = "waiting" + (w.reason.map { " (\($0))" } ?? "")
+            } else if c.state.running != nil {
+                state = "running"
+            } else if let t = c.state.terminated {
+                state = "terminated (\(t.reason ?? "exit code \(t.exitCode)"))"
+            } else {
+                state = "unknown"
+            }
+            return "\(c.name) \(state), restarts \(c.restartCount)"
+        }
+        let containers = (status.initContainerStatuses ?? []).map(describe) + status.containerStatuses.map(describe)
+        let line = "pod \(pod): \(status.phase.rawValue); " + containers.joined(separator: "; ")
+        guard lastStatus[pod] != line else { return }
+        lastStatus[pod] = line
+        log(line)
     }
 }
