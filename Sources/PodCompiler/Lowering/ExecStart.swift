@@ -117,12 +117,13 @@ enum ExecStartLowering {
         }
         do {
             return try ExecWords.executable(text)
-        } catch .nul {
-            throw ctx.error(.unrepresentable, path, "holds a NUL byte, which no command line can carry")
-        } catch let .executable(message) {
-            throw ctx.error(.unrepresentable, path, "\(quoted(text)) cannot be the executable: \(message)")
         } catch {
-            throw ctx.error(.unrepresentable, path, "\(quoted(text)) cannot be the executable")
+            switch error {
+            case .nul:
+                throw ctx.error(.unrepresentable, path, "holds a NUL byte, which no command line can carry")
+            case let .executable(message):
+                throw ctx.error(.unrepresentable, path, "\(quoted(text)) cannot be the executable: \(message)")
+            }
         }
     }
 
