@@ -36,8 +36,21 @@ struct SystemkCommand: AsyncParsableCommand {
     @Option(name: .customLong("override-root-uid"), help: "Run containers that would run as root as this uid.")
     var overrideRootUID: Int64?
 
-    @Option(name: .customLong("state-dir"), help: ArgumentHelp("Where pods' files live.", valueName: "DIR"))
-    var stateDirectory: String = "/var/lib/systemk"
+    @Option(
+        name: .customLong("state-dir"),
+        help: ArgumentHelp(
+            "Where pods' files live. Default: /var/lib/systemk; with --user, $XDG_DATA_HOME/systemk (~/.local/share/systemk).",
+            valueName: "DIR"))
+    var stateDirectoryFlag: String?
+
+    /// `--state-dir`, or the default for the system or the user's systemd.
+    var stateDirectory: String {
+        if let stateDirectoryFlag { return stateDirectoryFlag }
+        guard userMode else { return "/var/lib/systemk" }
+        let environment = ProcessInfo.processInfo.environment
+        if let data = environment["XDG_DATA_HOME"], data.hasPrefix("/") { return data + "/systemk" }
+        return NSHomeDirectory() + "/.local/share/systemk"
+    }
 
     @Option(name: .customLong("log-level"), help: "debug, info, warning or error.")
     var logLevel: LogLevel = .info

@@ -26,7 +26,7 @@ import Testing
     func terminated(_ code: Int32, signal: Int32? = nil, reason: String, message: String? = nil) -> ContainerStateTerminated {
         ContainerStateTerminated(
             exitCode: code, signal: signal, reason: reason, message: message, startedAt: Self.t0, finishedAt: Self.t5,
-            containerID: "systemd://" + Self.unit)
+            containerID: "systemd://" + F.invocation)
     }
 
     @Test func aRunningServiceIsRunningReadyAndStarted() throws {
@@ -34,7 +34,7 @@ import Testing
         #expect(
             s == ContainerStatus(
                 name: "web", state: ContainerState(running: ContainerStateRunning(startedAt: Self.t0)), ready: true, restartCount: 0,
-                image: "/bin/true", containerID: "systemd://" + Self.unit, started: true))
+                image: "/bin/true", containerID: "systemd://" + F.invocation, started: true))
     }
 
     @Test func readinessAndStartupComeFromTheProber() throws {
@@ -102,12 +102,13 @@ import Testing
     }
 
     @Test func aUnitThatFailedBeforeItsProcessRanIsAStartError() throws {
-        let p = F.props(activeState: "failed", subState: "failed", result: "resources")
+        // A run was attempted (so it has an invocation ID), but no process ever ran.
+        let p = F.props(activeState: "failed", subState: "failed", result: "resources", invocationID: F.invocation)
         #expect(
             try status(p, policy: "Never").state.terminated
                 == ContainerStateTerminated(
                     exitCode: 128, reason: "StartError", message: "systemd could not start the unit (Result=resources)",
-                    containerID: "systemd://" + Self.unit))
+                    containerID: "systemd://" + F.invocation))
     }
 
     @Test func notYetStartedIsContainerCreating() throws {
@@ -124,7 +125,7 @@ import Testing
         #expect(try status(stopping).state.running?.startedAt == Self.t0)
         let postStop = F.props(
             activeState: "deactivating", subState: "stop-post", execMainCode: F.killed, execMainStatus: 15,
-            execMainStartTimestamp: F.t0, execMainExitTimestamp: F.t0 + 5_000_000)
+            execMainStartTimestamp: F.t0, execMainExitTimestamp: F.t0 + 5_000_000, invocationID: F.invocation)
         #expect(try status(postStop).state.terminated == terminated(143, signal: 15, reason: "Error"))
     }
 
@@ -193,5 +194,30 @@ import Testing
                 #expect(s.state.terminated?.exitCode == 1, "\(policy)")
             }
         }
+    }
+}
+
+/// The container ID is the run's: none before the first start, a new one at each start.
+@Suite struct ContainerIDTests {
+    typealias F = StatusFixtures
+
+    func containerID(_ properties: UnitProperties) throws -> String? {
+        let units = try F.units()
+        let mapping = PodStatusMapper.map([F.observe(try #require(units["web"]), properties)])
+        let status = try #require(mapping.pods.first?.status.containerStatuses.first)
+        return status.containerID
+    }
+
+    @Test func noRunNoID() throws {
+        #expect(try containerID(F.notStarted) == nil)
+    }
+
+    @Test func eachRunHasItsOwnID() throws {
+        var first = F.running()
+        first.invocationID = "11111111111111111111111111111111"
+        var second = F.running(restarts: 1)
+        second.invocationID = "22222222222222222222222222222222"
+        #expect(try containerID(first) == "systemd://11111111111111111111111111111111")
+        #expect(try containerID(second) == "systemd://22222222222222222222222222222222")
     }
 }

@@ -19,14 +19,14 @@ import Testing
             {"message":"containers with unready status: [web]","reason":"ContainersNotReady","status":"False","type":"Ready"},\
             {"message":"containers with unready status: [web]","reason":"ContainersNotReady","status":"False","type":"ContainersReady"},\
             {"status":"True","type":"PodScheduled"}],\
-            "containerStatuses":[{"containerID":"systemd://systemk.default.shop.web.service","image":"/bin/true","imageID":"",\
-            "lastState":{"terminated":{"containerID":"systemd://systemk.default.shop.web.service","exitCode":1,\
+            "containerStatuses":[{"containerID":"systemd://\(F.invocation)","image":"/bin/true","imageID":"",\
+            "lastState":{"terminated":{"containerID":"systemd://\(F.invocation)","exitCode":1,\
             "finishedAt":"2024-05-01T12:00:05Z","reason":"Error","startedAt":"2024-05-01T12:00:00Z"}},\
             "name":"web","ready":false,"restartCount":2,"started":false,\
             "state":{"waiting":{"message":"back-off restarting failed container=web pod=shop_default(\(F.uid))","reason":"CrashLoopBackOff"}}}],\
-            "initContainerStatuses":[{"containerID":"systemd://systemk.default.shop.migrate.service","image":"/bin/true","imageID":"",\
+            "initContainerStatuses":[{"containerID":"systemd://\(F.invocation)","image":"/bin/true","imageID":"",\
             "lastState":{},"name":"migrate","ready":true,"restartCount":0,"started":false,\
-            "state":{"terminated":{"containerID":"systemd://systemk.default.shop.migrate.service","exitCode":0,\
+            "state":{"terminated":{"containerID":"systemd://\(F.invocation)","exitCode":0,\
             "finishedAt":"2024-05-01T12:00:02Z","reason":"Completed","startedAt":"2024-05-01T12:00:00Z"}}}],\
             "phase":"Running"}
             """

@@ -188,4 +188,29 @@ struct StandaloneAgentTests {
             #expect(reloads >= 1 && reloads <= 5, "50 pods caused \(reloads) daemon-reloads")
         }
     }
+
+    @Test func aPodWhoseUserTheNodeLacksWaitsWithAClearReason() async throws {
+        try await NamespacedSystemd.with { systemd in
+            let manifests = systemd.dataDirectory + "/manifests"
+            try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
+            var agent = Agent(systemd: systemd, manifests: manifests, state: systemd.dataDirectory + "/state")
+            try agent.write("ghost.yaml", """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: ghost}
+                spec:
+                  containers:
+                  - {name: app, image: /bin/sleep, args: [infinity], securityContext: {runAsUser: 64999}}
+                """)
+            try agent.write("one.yaml", Self.pod("one"))
+            try agent.start()
+            try agent.wait("pod one running") { try agent.property("systemk.default.one.app.service", "ActiveState") == "active" }
+            try agent.wait("the ghost pod's status") {
+                agent.log().contains("pod default/ghost: Pending; app waiting (CreateContainerConfigError), restarts 0")
+            }
+            #expect(agent.log().contains("error: pod default/ghost: container app: uid 64999 not found on this node"))
+            // Nothing of it was installed, so systemd never failed it.
+            #expect(try agent.property("systemk.default.ghost.app.service", "LoadState") == "not-found")
+        }
+    }
 }

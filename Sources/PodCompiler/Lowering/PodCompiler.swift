@@ -111,7 +111,7 @@ public enum PodCompiler {
 
             // Filesystem.
             SandboxLowering.apply(
-                to: &unit, readOnlyRoot: c.securityContext?.readOnlyRootFilesystem == true,
+                to: &unit, userManager: ctx.node.userMode, readOnlyRoot: c.securityContext?.readOnlyRootFilesystem == true,
                 readOnlyRootPath: p.field("securityContext").field("readOnlyRootFilesystem"))
             let mountPaths = try MountLowering.lower(container: c, path: p, ctx: ctx, identity: identity, env: env, volumes: &volumes, unit: &unit)
             if ctx.node.serviceAccountTokens, pod.spec.automountServiceAccountToken != false,
@@ -157,10 +157,24 @@ public enum PodCompiler {
                     contents: file.serialized(), explain: unit.origins))
         }
 
+        var directories = volumes.directories.values.sorted { $0.path < $1.path }
+        var files = volumes.files.values.sorted { $0.path < $1.path }
+        if ctx.node.userMode {
+            // A user's systemd runs everything as that user, who owns what root would own elsewhere:
+            // "" is the runtime's own uid and gid.
+            func own(_ id: String) -> String { id == "0" ? "" : id }
+            for i in directories.indices {
+                directories[i].owner = own(directories[i].owner)
+                directories[i].group = own(directories[i].group)
+            }
+            for i in files.indices {
+                files[i].owner = own(files[i].owner)
+                files[i].group = own(files[i].group)
+            }
+        }
         return PodPlan(
             namespace: pod.namespace, name: pod.name, uid: ctx.uid, podDirectory: ctx.podDirectory, units: units,
-            directories: volumes.directories.values.sorted { $0.path < $1.path },
-            files: volumes.files.values.sorted { $0.path < $1.path },
+            directories: directories, files: files,
             tmpfsMounts: volumes.tmpfsMounts.values.sorted { $0.path < $1.path },
             hostPathChecks: volumes.hostPathChecks.sorted { $0.key < $1.key }.map(\.value),
             packages: packages, probes: probes)

@@ -6,12 +6,19 @@
 /// file system, where these temporary file systems are not: a PIDFile= in them (but outside the
 /// directories bound back) is removed, and systemd guesses the main PID as it does without one;
 /// otherwise a forking package (nginx: PIDFile=/run/nginx.pid) would never finish starting.
+///
+/// A user manager (`--user`) may set up mount namespaces only inside a user namespace: without
+/// `PrivateUsers=yes` every one of these settings makes the unit fail with 226/NAMESPACE (checked
+/// against systemd 252 with an unprivileged user's manager).
 enum SandboxLowering {
     static let origin = "systemk: sandbox"
 
     static func apply(
-        to unit: inout UnitBuilder, readOnlyRoot: Bool, readOnlyRootPath: FieldPath
+        to unit: inout UnitBuilder, userManager: Bool, readOnlyRoot: Bool, readOnlyRootPath: FieldPath
     ) {
+        if userManager {
+            unit.set("PrivateUsers", "yes", in: "Service", origin: "systemk: --user (mount namespaces need a user namespace)")
+        }
         unit.append("ProtectSystem", "strict", in: "Service", origin: origin)
         unit.append("ReadOnlyPaths", "/", in: "Service", origin: origin)
         unit.append("ProtectHome", "tmpfs", in: "Service", origin: origin)

@@ -17,6 +17,7 @@ public actor StandaloneAgent {
     let systemd: any SystemdManager
     let reconciler: PodReconciler
     let packages: (any PackageUnitSource)?
+    let users: any UserDatabase
     let log: @Sendable (String) -> Void
     /// Units of the current desired pods, by unit name: (pod key, role, pod restart policy, all units).
     var unitIndex: [String: (pod: String, role: PlannedUnit.Role, policy: String, units: [String])] = [:]
@@ -27,9 +28,11 @@ public actor StandaloneAgent {
 
     public init(
         directory: String, node: NodeFacts, systemd: any SystemdManager, reconciler: PodReconciler,
-        packages: (any PackageUnitSource)?, log: @escaping @Sendable (String) -> Void
+        packages: (any PackageUnitSource)?, users: any UserDatabase = SystemUserDatabase(),
+        log: @escaping @Sendable (String) -> Void
     ) {
         self.directory = ManifestDirectory(path: directory)
+        self.users = users
         self.node = node
         self.systemd = systemd
         self.reconciler = reconciler
@@ -56,8 +59,27 @@ public actor StandaloneAgent {
                 }
             }
         }
-        let (plans, compileErrors) = set.compileEach(packageUnits: packageUnits, node: node)
+        let (compiled, compileErrors) = set.compileEach(packageUnits: packageUnits, node: node)
         for e in compileErrors { log("error: \(e)") }
+        // Pods systemd would refuse to run (a user or group the node lacks) are not installed.
+        var plans: [PodPlan] = []
+        for plan in compiled {
+            let problems = UnitIdentityCheck.problems(in: plan, users: users)
+            guard !problems.isEmpty else {
+                plans.append(plan)
+                continue
+            }
+            let key = "\(plan.namespace)/\(plan.name)"
+            for problem in problems { log("error: pod \(key): \(problem)") }
+            let blocked = Set(problems.map(\.container))
+            let line = "pod \(key): Pending; " + plan.units.map {
+                "\($0.container) " + (blocked.contains($0.container) ? "waiting (\(UnitIdentityCheck.reason))" : "waiting") + ", restarts 0"
+            }.joined(separator: "; ")
+            if lastStatus[key] != line {
+                lastStatus[key] = line
+                log(line)
+            }
+        }
         var index: [String: (pod: String, role: PlannedUnit.Role, policy: String, units: [String])] = [:]
         for plan in plans {
             let policy = plan.units.first.flatMap { try? UnitFile.parse($0.contents).lastValue("RestartPolicy", in: "X-Kubernetes") } ?? "Always"

@@ -10,6 +10,10 @@ public protocol UserDatabase: Sendable {
     func userID(named name: String) throws(UserDatabaseError) -> UInt32?
     /// The gid of a group name; nil when there is no such group.
     func groupID(named name: String) throws(UserDatabaseError) -> UInt32?
+    /// Whether the numeric uid `id` is in the user database.
+    func hasUser(id: UInt32) throws(UserDatabaseError) -> Bool
+    /// Whether the numeric gid `id` is in the group database.
+    func hasGroup(id: UInt32) throws(UserDatabaseError) -> Bool
     /// The ids the runtime itself runs as: what an owner of `""` means.
     var processIDs: (user: UInt32, group: UInt32) { get }
 }
@@ -35,37 +39,59 @@ public struct SystemUserDatabase: UserDatabase {
 
     public func userID(named name: String) throws(UserDatabaseError) -> UInt32? {
         var entry = passwd()
-        var result: UnsafeMutablePointer<passwd>? = nil
-        var size = max(1024, Int(sysconf(Int32(_SC_GETPW_R_SIZE_MAX))))
-        while true {
-            var buffer = [CChar](repeating: 0, count: size)
-            let code = getpwnam_r(name, &entry, &buffer, buffer.count, &result)
-            if code == ERANGE && size < 1 << 20 {
-                size *= 2
-                continue
-            }
-            // ENOENT, ESRCH, EBADF and EPERM also mean "not found" for some NSS modules.
-            if code == 0 || code == ENOENT || code == ESRCH || code == EBADF || code == EPERM {
-                return result == nil ? nil : entry.pw_uid
-            }
-            throw UserDatabaseError(name: name, errno: code)
+        return try Self.lookup(name, sizeKey: _SC_GETPW_R_SIZE_MAX) { buffer, result in
+            var found: UnsafeMutablePointer<passwd>? = nil
+            let code = getpwnam_r(name, &entry, buffer.baseAddress!, buffer.count, &found)
+            result = found?.pointee.pw_uid
+            return code
         }
     }
 
     public func groupID(named name: String) throws(UserDatabaseError) -> UInt32? {
         var entry = group()
-        var result: UnsafeMutablePointer<group>? = nil
-        var size = max(1024, Int(sysconf(Int32(_SC_GETGR_R_SIZE_MAX))))
+        return try Self.lookup(name, sizeKey: _SC_GETGR_R_SIZE_MAX) { buffer, result in
+            var found: UnsafeMutablePointer<group>? = nil
+            let code = getgrnam_r(name, &entry, buffer.baseAddress!, buffer.count, &found)
+            result = found?.pointee.gr_gid
+            return code
+        }
+    }
+
+    public func hasUser(id: UInt32) throws(UserDatabaseError) -> Bool {
+        var entry = passwd()
+        return try Self.lookup(String(id), sizeKey: _SC_GETPW_R_SIZE_MAX) { buffer, result in
+            var found: UnsafeMutablePointer<passwd>? = nil
+            let code = getpwuid_r(id, &entry, buffer.baseAddress!, buffer.count, &found)
+            result = found == nil ? nil : id
+            return code
+        } != nil
+    }
+
+    public func hasGroup(id: UInt32) throws(UserDatabaseError) -> Bool {
+        var entry = group()
+        return try Self.lookup(String(id), sizeKey: _SC_GETGR_R_SIZE_MAX) { buffer, result in
+            var found: UnsafeMutablePointer<group>? = nil
+            let code = getgrgid_r(id, &entry, buffer.baseAddress!, buffer.count, &found)
+            result = found == nil ? nil : id
+            return code
+        } != nil
+    }
+
+    /// Runs a `get*_r` call with a buffer that grows while the call says it is too small (ERANGE).
+    /// ENOENT, ESRCH, EBADF and EPERM also mean "not found" for some NSS modules.
+    private static func lookup(
+        _ name: String, sizeKey: Int, _ call: (UnsafeMutableBufferPointer<CChar>, inout UInt32?) -> Int32
+    ) throws(UserDatabaseError) -> UInt32? {
+        var size = max(1024, Int(sysconf(Int32(sizeKey))))
         while true {
             var buffer = [CChar](repeating: 0, count: size)
-            let code = getgrnam_r(name, &entry, &buffer, buffer.count, &result)
+            var result: UInt32? = nil
+            let code = buffer.withUnsafeMutableBufferPointer { call($0, &result) }
             if code == ERANGE && size < 1 << 20 {
                 size *= 2
                 continue
             }
-            if code == 0 || code == ENOENT || code == ESRCH || code == EBADF || code == EPERM {
-                return result == nil ? nil : entry.gr_gid
-            }
+            if code == 0 || code == ENOENT || code == ESRCH || code == EBADF || code == EPERM { return result }
             throw UserDatabaseError(name: name, errno: code)
         }
     }

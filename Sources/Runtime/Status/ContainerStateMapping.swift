@@ -10,7 +10,8 @@ enum ContainerStateMapping {
         unit: ObservedUnit, section: KubernetesUnitSection, podHasInitContainers: Bool
     ) -> ContainerStatus {
         let p = unit.properties
-        let containerID = "systemd://" + unit.name
+        // A container is one run of the unit: its ID changes with each (re)start, as the kubelet's does.
+        let containerID = containerID(p)
         let pending = ContainerState.waiting(podHasInitContainers ? "PodInitializing" : "ContainerCreating")
         let backOff = ContainerState.waiting(
             crashLoopBackOff,
@@ -86,12 +87,17 @@ enum ContainerStateMapping {
             containerID: containerID, started: started)
     }
 
+    /// `systemd://` and the run's `InvocationID`; nil before the unit first ran.
+    static func containerID(_ p: UnitProperties) -> String? {
+        p.invocationID.isEmpty ? nil : "systemd://" + p.invocationID
+    }
+
     static func running(_ p: UnitProperties) -> ContainerState {
         ContainerState(running: ContainerStateRunning(startedAt: KubernetesTime.format(microseconds: p.mainStartTimestamp)))
     }
 
     /// How the last main process ended: an exit status as is, a signal as 128 + its number.
-    static func terminated(_ p: UnitProperties, containerID: String) -> ContainerStateTerminated {
+    static func terminated(_ p: UnitProperties, containerID: String?) -> ContainerStateTerminated {
         let startedAt = KubernetesTime.format(microseconds: p.mainStartTimestamp)
         let finishedAt = KubernetesTime.format(microseconds: p.mainExitTimestamp)
         let exitCode: Int32

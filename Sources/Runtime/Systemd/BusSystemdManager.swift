@@ -23,7 +23,8 @@ public struct BusSystemdManager: SystemdManager {
     }
 
     /// Connects to the system manager (by its private socket when root, else the system bus) or to the
-    /// user's manager (the user bus), with the matching unit directory.
+    /// user's manager (by its private socket `$XDG_RUNTIME_DIR/systemd/private`, which needs no
+    /// session bus, else the user bus), with the matching unit directory.
     public static func connect(scope: Scope = .system) async throws(SystemdError) -> BusSystemdManager {
         switch scope {
         case .system:
@@ -33,7 +34,10 @@ public struct BusSystemdManager: SystemdManager {
             guard let runtime = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"], runtime.hasPrefix("/") else {
                 throw .connectionFailed(endpoint: BusEndpoint.user.description, errno: ENXIO)
             }
-            let bus = try await SystemdBus.connect(to: .user)
+            let privateSocket = runtime + "/systemd/private"
+            let endpoint: BusEndpoint =
+                FileManager.default.fileExists(atPath: privateSocket) ? .systemdPrivateSocket(path: privateSocket) : .user
+            let bus = try await SystemdBus.connect(to: endpoint)
             return BusSystemdManager(bus: bus, unitDirectory: runtime + "/systemd/user")
         }
     }

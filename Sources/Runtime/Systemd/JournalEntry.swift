@@ -36,11 +36,14 @@ public struct JournalEntry: Sendable, Hashable {
 public struct JournalFilter: Sendable, Hashable {
     /// Entries written by this unit's processes.
     public var unit: String?
+    /// Entries written by the processes of this unit of a user manager (`_SYSTEMD_USER_UNIT`).
+    public var userUnit: String?
     /// Entries of one run of the unit (its `InvocationID`, as hex).
     public var invocationID: String?
 
-    public init(unit: String? = nil, invocationID: String? = nil) {
+    public init(unit: String? = nil, userUnit: String? = nil, invocationID: String? = nil) {
         self.unit = unit
+        self.userUnit = userUnit
         self.invocationID = invocationID
     }
 
@@ -48,6 +51,7 @@ public struct JournalFilter: Sendable, Hashable {
     var matches: [String] {
         var result: [String] = []
         if let unit { result.append("_SYSTEMD_UNIT=" + unit) }
+        if let userUnit { result.append("_SYSTEMD_USER_UNIT=" + userUnit) }
         if let invocationID { result.append("_SYSTEMD_INVOCATION_ID=" + invocationID) }
         return result
     }

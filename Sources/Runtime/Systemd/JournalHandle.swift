@@ -90,6 +90,46 @@ final class JournalHandle: PollSource {
         return nextFollower
     }
 
+    /// The invocation IDs of a unit's runs, newest first, at most `count` of them: from the manager's
+    /// own messages about the unit (`UNIT=` with `INVOCATION_ID=`, or `USER_UNIT=` with
+    /// `USER_INVOCATION_ID=` for a user manager's unit), a few per run however much the unit logs; then,
+    /// when those are too few (rotated away), from the unit's own output, looking back at most
+    /// `outputScanLimit` entries.
+    func recentInvocations(unit: String, userManager: Bool, count: Int, outputScanLimit: Int) throws(SystemdError)
+        -> [String]
+    {
+        guard let journal else { throw .disconnected }
+        var found: [String] = []
+        let sources: [(match: String, field: String, limit: Int)] = [
+            ((userManager ? "USER_UNIT=" : "UNIT=") + unit, userManager ? "USER_INVOCATION_ID" : "INVOCATION_ID", Int.max),
+            ((userManager ? "_SYSTEMD_USER_UNIT=" : "_SYSTEMD_UNIT=") + unit, "_SYSTEMD_INVOCATION_ID", outputScanLimit),
+        ]
+        for source in sources where found.count < count {
+            sd_journal_flush_matches(journal)
+            let added = source.match.withCString { sd_journal_add_match(journal, $0, 0) }
+            if added < 0 {
+                throw .operationFailed(operation: "journal match \(source.match)", unit: unit, errno: -added)
+            }
+            _ = sd_journal_process(journal)
+            let seek = sd_journal_seek_tail(journal)
+            if seek < 0 { throw .operationFailed(operation: "journal seek tail", unit: unit, errno: -seek) }
+            var seen: [String] = []
+            var steps = 0
+            while seen.count < count, steps < source.limit {
+                let moved = sd_journal_previous(journal)
+                if moved < 0 { throw .operationFailed(operation: "journal previous", unit: unit, errno: -moved) }
+                if moved == 0 { break }
+                steps += 1
+                guard let value = field(source.field, journal), !value.isEmpty else { continue }
+                let id = String(decoding: value, as: UTF8.self)
+                if !seen.contains(id) { seen.append(id) }
+            }
+            // Each source sees the runs newest first; the manager's record is the better one.
+            if seen.count > found.count { found = seen }
+        }
+        return Array(found.prefix(count))
+    }
+
     func stopFollowing(_ id: UInt64) {
         followers.removeValue(forKey: id)?.continuation.finish()
     }

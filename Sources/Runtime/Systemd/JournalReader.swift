@@ -61,6 +61,15 @@ public actor JournalReader {
         try handle.read(filter, from: position, limit: limit)
     }
 
+    /// The invocation IDs of the last `count` runs of `unit`, newest first, as the journal recorded them
+    /// (`userManager`: a unit of a user manager). The run before the current one is the second, unless
+    /// the current run has not logged anything yet.
+    public func recentInvocations(of unit: String, userManager: Bool = false, count: Int = 2)
+        throws(SystemdError) -> [String]
+    {
+        try handle.recentInvocations(unit: unit, userManager: userManager, count: count, outputScanLimit: 100_000)
+    }
+
     /// Matching entries from `position` on, then each new one as it is written, until the stream is
     /// dropped or the reader closed. Following starts before this returns.
     public func follow(_ filter: JournalFilter, from position: JournalPosition = .tail(lines: 0))

@@ -68,10 +68,13 @@ enum StatusFixtures {
     static let killed: Int32 = 2
     static let dumped: Int32 = 3
 
+    /// The `InvocationID` of the fixtures' run (every unit that ran has one).
+    static let invocation = "0123456789abcdef0123456789abcdef"
+
     static func running(restarts: UInt32 = 0) -> UnitProperties {
         props(
             activeState: "active", subState: "running", nRestarts: restarts, execMainPID: 4242, execMainStartTimestamp: t0,
-            invocationID: "0123456789abcdef0123456789abcdef")
+            invocationID: invocation)
     }
 
     /// The main process exited with `status` and the unit waits `RestartSec=` to start it again.
@@ -79,7 +82,7 @@ enum StatusFixtures {
         props(
             activeState: "activating", subState: "auto-restart", result: status == 0 ? "success" : "exit-code", nRestarts: restarts,
             execMainCode: exited, execMainStatus: status, execMainStartTimestamp: t0,
-            execMainExitTimestamp: t0 + 5_000_000)
+            execMainExitTimestamp: t0 + 5_000_000, invocationID: invocation)
     }
 
     /// The unit stopped for good (no restart) after its main process exited with `status`.
@@ -87,7 +90,8 @@ enum StatusFixtures {
         props(
             activeState: status == 0 ? "inactive" : "failed", subState: status == 0 ? "dead" : "failed",
             result: status == 0 ? "success" : "exit-code", execMainCode: exited, execMainStatus: status,
-            execMainStartTimestamp: t0, execMainExitTimestamp: t0 + 5_000_000)
+            execMainStartTimestamp: t0, execMainExitTimestamp: t0 + 5_000_000,
+            invocationID: invocation)
     }
 
     /// The unit stopped after a signal killed its main process.
@@ -95,19 +99,19 @@ enum StatusFixtures {
         props(
             activeState: "failed", subState: "failed", result: result,
             execMainCode: dumped ? Self.dumped : Self.killed, execMainStatus: signal, execMainStartTimestamp: t0,
-            execMainExitTimestamp: t0 + 5_000_000)
+            execMainExitTimestamp: t0 + 5_000_000, invocationID: invocation)
     }
 
     /// An init container (`Type=oneshot`, `RemainAfterExit=yes`) that completed.
     static let initCompleted = props(
         activeState: "active", subState: "exited", execMainCode: exited, execMainStatus: 0, execMainStartTimestamp: t0,
-        execMainExitTimestamp: t0 + 2_000_000)
+        execMainExitTimestamp: t0 + 2_000_000, invocationID: invocation)
 
     /// An init container running its command.
     static let initRunning = props(
-activeState: "activating", subState: "start", execMainPID: 77, execMainStartTimestamp: t0)
+        activeState: "activating", subState: "start", execMainPID: 77, execMainStartTimestamp: t0, invocationID: invocation)
 
     /// Loaded, never started.
     static let notStarted = props(
-activeState: "inactive", subState: "dead")
+        activeState: "inactive", subState: "dead")
 }
