@@ -21,8 +21,18 @@ public actor StandaloneAgent {
     let log: @Sendable (String) -> Void
     /// Units of the current desired pods, by unit name: (pod key, role, pod restart policy, all units).
     var unitIndex: [String: (pod: String, role: PlannedUnit.Role, policy: String, units: [String])] = [:]
+    /// The manifests' fingerprint at the last reconcile the directory's changes caused.
+    var seen: [String: String] = [:]
     /// The last status line logged per pod, so that only changes are logged.
     var lastStatus: [String: String] = [:]
+    /// The unit files of the desired pods, by unit name, as last planned (status needs their
+    /// `[X-Kubernetes]` sections; no need to read them back from disk at each change).
+    var unitFiles: [String: String] = [:]
+    /// Pods whose units changed state since their status was last logged: logged together, at most
+    /// every `statusInterval`, so that a burst of signals (200 pods starting) costs a few passes.
+    var dirtyPods: [String: [String]] = [:]
+    var statusFlushScheduled = false
+    let statusInterval: Duration = .milliseconds(200)
     /// Back-off of init-container retries per pod, in seconds (10 s doubling to 300 s, as the kubelet).
     var initBackoff: [String: Int] = [:]
 
@@ -88,6 +98,7 @@ public actor StandaloneAgent {
             }
         }
         unitIndex = index
+        unitFiles = Dictionary(plans.flatMap { $0.units.map { ($0.name, $0.contents) } }, uniquingKeysWith: { a, _ in a })
         let report = try await reconciler.reconcile(plans.map { DesiredPod(plan: $0, source: "manifests") })
         return report
     }
@@ -110,26 +121,47 @@ public actor StandaloneAgent {
         log("error: the connection to systemd ended")
     }
 
+    /// Reconciles when the directory's manifests change: told by inotify (a burst of changes once it
+    /// settles), checked every 2 s as well; polled twice a second where inotify is not available.
     func watchDirectory() async throws {
-        var seen = directory.fingerprint()
+        seen = directory.fingerprint()
+        if let events = DirectoryWatch.events(directory.path) {
+            for await _ in events { await reconcileIfChanged() }
+            log("the manifest directory \(directory.path) went away; checking it twice a second")
+        }
         while !Task.isCancelled {
             try await Task.sleep(for: .milliseconds(500))
             guard directory.fingerprint() != seen else { continue }
             // Let a burst of writes settle, then reconcile once.
             try await Task.sleep(for: .milliseconds(300))
-            seen = directory.fingerprint()
-            do {
-                _ = try await reconcileOnce()
-            } catch {
-                log("error: reconcile: \(error)")
-            }
+            await reconcileIfChanged()
+        }
+    }
+
+    /// Reconciles when the manifests' fingerprint changed since the last look.
+    func reconcileIfChanged() async {
+        let now = directory.fingerprint()
+        guard now != seen else { return }
+        seen = now
+        do {
+            _ = try await reconcileOnce()
+        } catch {
+            log("error: reconcile: \(error)")
         }
     }
 
     func handle(_ change: UnitStateChange) async {
         guard let entry = unitIndex[change.unit] else { return }
         guard let state = change.activeState else { return }
-        await logStatus(of: entry.pod, units: entry.units)
+        dirtyPods[entry.pod] = entry.units
+        if !statusFlushScheduled {
+            statusFlushScheduled = true
+            let interval = statusInterval
+            Task {
+                try? await Task.sleep(for: interval)
+                await self.logDirtyStatuses()
+            }
+        }
         guard entry.role == .initContainer, state == .failed, entry.policy != "Never" else { return }
         let delay = initBackoff[entry.pod] ?? 10
         initBackoff[entry.pod] = min(300, delay * 2)
@@ -148,13 +180,20 @@ public actor StandaloneAgent {
         }
     }
 
+    func logDirtyStatuses() async {
+        statusFlushScheduled = false
+        let pods = dirtyPods
+        dirtyPods = [:]
+        for (pod, units) in pods.sorted(by: { $0.key < $1.key }) { await logStatus(of: pod, units: units) }
+    }
+
     /// Rebuilds the pod's status from systemd alone (its units' files and properties) and logs it when
     /// it changed: phase, then each container's state and restart count.
     func logStatus(of pod: String, units: [String]) async {
         var observed: [ObservedUnit] = []
         for unit in units {
             guard let properties = try? await systemd.properties(of: unit) else { continue }
-            let text = try? String(contentsOfFile: systemd.unitDirectory + "/" + unit, encoding: .utf8)
+            let text = unitFiles[unit] ?? (try? String(contentsOfFile: systemd.unitDirectory + "/" + unit, encoding: .utf8))
             observed.append(ObservedUnit(name: unit, unitFile: text, properties: properties))
         }
         guard let mapped = PodStatusMapper.map(observed).pods.first else { return }

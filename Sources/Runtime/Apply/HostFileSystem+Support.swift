@@ -37,7 +37,13 @@ extension HostFileSystem {
         return Self.fileStatus(st).type == .symlink ? .symlinkInPath : .notADirectory
     }
 
-    /// Gives a new, empty file (mode 0600) its owner and mode, then its bytes, and flushes it.
+    /// Gives a new, empty file (mode 0600) its owner and mode, then its bytes.
+    ///
+    /// Not flushed to disk (no fsync), as the kubelet's AtomicWriter does not: every file here is
+    /// derived from the manifests or the API, and each pass compares what is on disk with the plan
+    /// and rewrites what differs, so a file a crash left short is rewritten at the next start. An
+    /// fsync per file would wait for the disk once per file: several times per pod, at every start
+    /// of a batch of pods.
     static func fill(_ fd: Int32, contents: [UInt8], mode: UInt32, owner: UInt32, group: UInt32, path: String)
         throws(FileSystemError)
     {
@@ -53,7 +59,6 @@ extension HostFileSystem {
             }
             offset += n
         }
-        if fsync(fd) != 0 { throw failure("fsync", path, errno) }
     }
 
     static func removeTree(parent: Int32, name: [CChar], path: String, device: UInt64, depth: Int) throws(FileSystemError) {

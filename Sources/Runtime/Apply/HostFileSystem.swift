@@ -121,8 +121,6 @@ public struct HostFileSystem: FileSystem {
             if closed != 0 { throw Self.failure("close", path.path, errno) }
             if renameat(dir, temporary, dir, name) != 0 { throw Self.failure("rename", path.path, errno) }
             renamed = true
-            // The directory entry too, so the new file survives a crash.
-            _ = fsync(dir)
         }
     }
 

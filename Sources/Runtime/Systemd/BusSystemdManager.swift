@@ -12,8 +12,16 @@ public struct BusSystemdManager: SystemdManager {
     public let bus: SystemdBus
     public let unitDirectory: String
     /// How many jobs (or calls) a batch keeps in flight at once. The message bus allows 128 calls in flight
-    /// per connection, and systemd ran out of match slots with about 500 unfinished jobs.
+    /// per connection, and systemd ran out of match slots with about 500 unfinished jobs; systemd's
+    /// private socket has neither limit. A low bound also costs: a start job lasts as long as an init
+    /// container runs, so slow init containers would hold back the start of every other pod.
     public let maxJobsInFlight: Int
+
+    /// The bound for a connection: through a message bus, under its 128 calls; to systemd directly,
+    /// high enough that a whole batch of pods is queued at once, as `systemctl start` does.
+    public static func defaultMaxJobsInFlight(for endpoint: BusEndpoint) -> Int {
+        endpoint.isMessageBus ? 100 : 4096
+    }
 
     /// A manager over an open bus, installing unit files into `unitDirectory`.
     public init(bus: SystemdBus, unitDirectory: String, maxJobsInFlight: Int = 64) {
@@ -28,8 +36,10 @@ public struct BusSystemdManager: SystemdManager {
     public static func connect(scope: Scope = .system) async throws(SystemdError) -> BusSystemdManager {
         switch scope {
         case .system:
-            let bus = try await SystemdBus.connect(to: .preferredSystem)
-            return BusSystemdManager(bus: bus, unitDirectory: "/run/systemd/system")
+            let endpoint = BusEndpoint.preferredSystem
+            let bus = try await SystemdBus.connect(to: endpoint)
+            return BusSystemdManager(
+                bus: bus, unitDirectory: "/run/systemd/system", maxJobsInFlight: defaultMaxJobsInFlight(for: endpoint))
         case .user:
             guard let runtime = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"], runtime.hasPrefix("/") else {
                 throw .connectionFailed(endpoint: BusEndpoint.user.description, errno: ENXIO)
@@ -38,7 +48,8 @@ public struct BusSystemdManager: SystemdManager {
             let endpoint: BusEndpoint =
                 FileManager.default.fileExists(atPath: privateSocket) ? .systemdPrivateSocket(path: privateSocket) : .user
             let bus = try await SystemdBus.connect(to: endpoint)
-            return BusSystemdManager(bus: bus, unitDirectory: runtime + "/systemd/user")
+            return BusSystemdManager(
+                bus: bus, unitDirectory: runtime + "/systemd/user", maxJobsInFlight: defaultMaxJobsInFlight(for: endpoint))
         }
     }
 
