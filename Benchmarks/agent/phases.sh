@@ -36,8 +36,8 @@ unit_first=$(ts InactiveExitTimestamp | head -1) unit_last=$(ts ActiveEnterTimes
 cat <<EOF
 | phase (agent, $n pods, run $run) | from ms | to ms | took ms |
 | --- | ---: | ---: | ---: |
-| notice the change (directory checked every 500 ms) | 0 | $noticed | $noticed |
-| settle (300 ms), check again | $noticed | $loaded | $(bc <<<"$loaded - $noticed") |
+| notice the change (inotify, then 30 ms of quiet) | 0 | $noticed | $noticed |
+| fingerprint the directory, start the pass | $noticed | $loaded | $(bc <<<"$loaded - $noticed") |
 | read and compile the manifests, list installed units | $loaded | $materialize | $(bc <<<"$materialize - $loaded") |
 | make pod directories and files ($mkdirs mkdir, $symlinks symlink, $fsyncs fsync) | $materialize | $units | $(bc <<<"$units - $materialize") |
 | write unit files | $units | $units_done | $(bc <<<"$units_done - $units") |

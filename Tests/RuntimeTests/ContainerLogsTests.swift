@@ -30,6 +30,9 @@ struct ContainerLogsTests {
                 i=1
                 while [ $i -le 5 ]; do echo "run $n line $i"; i=$((i+1)); done
                 [ $n -ge 3 ] && exec sleep infinity
+                # journald attributes a line to its run (the invocation ID) by the writer's cgroup: lines it
+                # reads only after the process is gone lose that (see docs/standalone.md, Logs).
+                sleep 0.5
                 exit 1
                 """.write(toFile: script, atomically: true, encoding: .utf8)
             chmod(script, 0o755)
@@ -73,10 +76,14 @@ struct ContainerLogsTests {
             #expect(
                 try await Self.text(logs.open(unit: name, options: .init(since: .time(microsecondsSinceEpoch: newest + 1))))
                     == "")
+            // journald stamps the lines it reads at once with one time: the last three lines, less
+            // those stamped before the newest.
+            let lastThree = await all.elements.suffix(3).filter { $0.realtimeMicroseconds >= newest }
             #expect(
                 try await Self.text(
                     logs.open(unit: name, options: .init(tailLines: 3, since: .time(microsecondsSinceEpoch: newest))))
-                    == Self.lines(3, 5...5))
+                    == lastThree.map { $0.text + "\n" }.joined())
+            #expect(!lastThree.isEmpty)
 
             // Timestamps: journald's receive time of each line, RFC 3339 in UTC.
             let stamped = try await Self.text(logs.open(unit: name, options: .init(timestamps: true)))
@@ -139,7 +146,8 @@ struct ContainerLogsTests {
             #expect(FileManager.default.createFile(atPath: go, contents: nil))
             // The run exits after two more lines: the stream gives them and ends by itself.
             try await recorder.waitUntilFinished()
-            #expect(await recorder.elements.joined() == "before\nafter 1\nafter 2\n")
+            let got = await recorder.elements.joined()
+            #expect(got == "before\nafter 1\nafter 2\n", "\(got.debugDescription)")
             await journal.close()
         }
     }

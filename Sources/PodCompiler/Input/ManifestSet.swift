@@ -1,3 +1,4 @@
+import Foundation
 /// Everything found in a set of input files: pods (and pod templates of workloads), ConfigMaps and
 /// Secrets. Other kinds (Services, ...) are noted and skipped.
 public struct ManifestSet: Sendable {
@@ -129,27 +130,33 @@ public struct ManifestSet: Sendable {
     }
 
     /// Compiles every pod on its own: the plans of the valid pods and the errors of the others (the
-    /// agent runs the valid ones; a renderer refuses all on any error).
+    /// agent runs the valid ones; a renderer refuses all on any error). Pods are compiled in parallel
+    /// (each compile is pure); the result is in the pods' order, as if compiled one by one.
     public func compileEach(packageUnits: [String: PackageUnit], node: NodeFacts) -> (plans: [PodPlan], errors: [CompileError]) {
-        var plans: [PodPlan] = []
-        var errors: [CompileError] = []
+        var slots: [Result<CompileInput, CompileError>] = []
         var seen: [String: String] = [:]
         for entry in pods {
             let key = "\(entry.pod.namespace)/\(entry.pod.name)"
             let namePosition = entry.source.node?["metadata"]?["name"]?.position ?? entry.source.node?.position
             if let first = seen[key] {
                 let path = FieldPath(entry.source.pathPrefix.components).field("metadata").field("name")
-                errors.append(CompileError(.duplicateName, path: path.description, "pod \(key) is defined twice (first in \(first))", file: entry.source.file, object: entry.source.object, position: namePosition))
+                slots.append(.failure(CompileError(.duplicateName, path: path.description, "pod \(key) is defined twice (first in \(first))", file: entry.source.file, object: entry.source.object, position: namePosition)))
                 continue
             }
             seen[key] = (entry.source.file ?? "?") + (namePosition.map { ":\($0.line)" } ?? "")
-            let input = CompileInput(
+            slots.append(.success(CompileInput(
                 pod: entry.pod, source: entry.source, configMaps: configMaps[entry.pod.namespace] ?? [:],
-                secrets: secrets[entry.pod.namespace] ?? [:], packageUnits: packageUnits, node: node)
-            do {
-                plans.append(try PodCompiler.compile(input))
-            } catch {
-                errors.append(error)
+                secrets: secrets[entry.pod.namespace] ?? [:], packageUnits: packageUnits, node: node)))
+        }
+        let results = slots.concurrentMap { slot in
+            slot.flatMap { input in Result { () throws(CompileError) in try PodCompiler.compile(input) } }
+        }
+        var plans: [PodPlan] = []
+        var errors: [CompileError] = []
+        for result in results {
+            switch result {
+            case .success(let plan): plans.append(plan)
+            case .failure(let error): errors.append(error)
             }
         }
         return (plans, errors)

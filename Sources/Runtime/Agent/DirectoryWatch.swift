@@ -21,7 +21,7 @@ public enum DirectoryWatch {
     /// Starts watching `path`. The stream ends when it is dropped or the directory goes away; nil when
     /// inotify is not available (then poll).
     public static func events(
-        _ path: String, settle: Duration = .milliseconds(100), longestWait: Duration = .seconds(1),
+        _ path: String, settle: Duration = .milliseconds(30), longestWait: Duration = .seconds(1),
         checkInterval: Duration = .seconds(2)
     ) -> AsyncStream<DirectoryEvent>? {
         let fd = inotify_init1(Int32(IN_CLOEXEC | IN_NONBLOCK))

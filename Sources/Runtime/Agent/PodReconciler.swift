@@ -111,8 +111,18 @@ public actor PodReconciler {
         }
 
         if !toStop.isEmpty { try await systemd.stop(toStop) }
-        for pod in desired {
-            let changes = try materializer.apply(pod.plan)
+        // Each pod's files on their own (in parallel: pods share no path below the pods directory,
+        // which the first pod's pass makes). The first failure, in the pods' order, ends the pass.
+        let materializer = self.materializer
+        var outcomes: [Result<ApplyReport, ApplyError>] = []
+        if let first = desired.first {
+            outcomes.append(Result { () throws(ApplyError) in try materializer.apply(first.plan) })
+            outcomes += desired.dropFirst().map(\.plan).concurrentMap { plan in
+                Result { () throws(ApplyError) in try materializer.apply(plan) }
+            }
+        }
+        for (pod, outcome) in zip(desired, outcomes) {
+            let changes = try outcome.get()
             if !changes.isEmpty { log("pod \(pod.key): \(changes.changes.count) file changes") }
         }
         if !toRemove.isEmpty { try await systemd.remove(toRemove) }

@@ -241,7 +241,16 @@ private struct LogReader: Sendable {
         }
         // Until the run ends, the byte limit is reached, or the reader goes away.
         for await event in events {
-            guard case .entry(let entry) = event, emit([entry]) else { return }
+            switch event {
+            case .entry(let entry):
+                last = entry.cursor
+                guard emit([entry]) else { return }
+            case .runEnded:
+                // What the follower has not delivered yet of the run's last lines.
+                let rest = try await journal.entries(filter, from: last.map { .after(cursor: $0) } ?? .head)
+                _ = emit(rest)
+                return
+            }
         }
     }
 }

@@ -193,8 +193,11 @@ final class JournalHandle: PollSource {
             if result < 0 { throw .operationFailed(operation: operation, unit: nil, errno: -result) }
             return result
         }
-        // Notice what was appended since this handle last looked (journal files grow under it).
-        _ = sd_journal_process(journal)
+        // Notice what was appended since this handle last looked (journal files grow under it). The
+        // change is consumed here, so followers must hear of it too, or they would wait for the next.
+        if sd_journal_process(journal) > 0 {
+            for follower in followers.values { follower.pending = true }
+        }
         var count = 0
         func take() {
             if let entry = entry(journal) {

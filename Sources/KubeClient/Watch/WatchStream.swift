@@ -1,0 +1,105 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+
+/// Which objects a list or watch covers.
+public struct WatchScope: Sendable, Equatable {
+    /// The namespace; nil for all namespaces (or a cluster-scoped kind).
+    public var namespace: String?
+    /// A field selector such as `spec.nodeName=node1` or `metadata.name=app-config`.
+    public var fieldSelector: String?
+    /// A label selector.
+    public var labelSelector: String?
+
+    /// Creates a scope.
+    public init(namespace: String? = nil, fieldSelector: String? = nil, labelSelector: String? = nil) {
+        self.namespace = namespace
+        self.fieldSelector = fieldSelector
+        self.labelSelector = labelSelector
+    }
+
+    var query: [(String, String)] {
+        var query: [(String, String)] = []
+        if let fieldSelector, !fieldSelector.isEmpty { query.append(("fieldSelector", fieldSelector)) }
+        if let labelSelector, !labelSelector.isEmpty { query.append(("labelSelector", labelSelector)) }
+        return query
+    }
+}
+
+/// The events of one watch connection, decoded line by line as the body arrives. It ends when the server
+/// closes the stream; it throws `KubeError` when the connection fails or a line is not a watch event.
+/// Cancelling the consuming task (or dropping the iterator) closes the connection.
+public struct WatchStream<Object: KubeResource>: AsyncSequence {
+    public typealias Element = WatchEvent<Object>
+    let response: HTTPClientResponse
+    let path: String
+
+    /// Starts reading the body.
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(connection: WatchConnection(body: response.body.makeAsyncIterator(), path: path))
+    }
+
+    /// Reads events one at a time.
+    public struct Iterator: AsyncIteratorProtocol {
+        var connection: WatchConnection<Object>
+
+        /// The next event; nil at the end of the stream.
+        public mutating func next() async throws(KubeError) -> WatchEvent<Object>? {
+            try await connection.next()
+        }
+    }
+}
+
+/// The decoding state of one watch connection.
+struct WatchConnection<Object: KubeResource> {
+    private var body: HTTPClientResponse.Body.AsyncIterator
+    private var decoder = LineDecoder()
+    private var lines: [Data] = []
+    private var lineIndex = 0
+    private var ended = false
+    let path: String
+
+    init(body: HTTPClientResponse.Body.AsyncIterator, path: String) {
+        self.body = body
+        self.path = path
+    }
+
+    /// The next event, nil at a clean end of stream.
+    mutating func next() async throws(KubeError) -> WatchEvent<Object>? {
+        while true {
+            if lineIndex < lines.count {
+                let line = lines[lineIndex]
+                lineIndex += 1
+                do {
+                    return try WatchEvent<Object>.decode(line: line)
+                } catch {
+                    throw .decoding(
+                        what: "watch event from \(path)",
+                        detail: "\(error); line starts \(String(decoding: line.prefix(200), as: UTF8.self))")
+                }
+            }
+            if ended { return nil }
+            lines = []
+            lineIndex = 0
+            let chunk: ByteBuffer?
+            do {
+                chunk = try await body.next()
+            } catch {
+                throw .transport(method: "GET", path: path, detail: "watch interrupted: \(Transport.describe(error))")
+            }
+            guard let chunk else {
+                ended = true
+                // A final event without its newline still counts if it is whole; a cut-off one is dropped
+                // (the watch resumes before it).
+                let rest = decoder.remainder
+                if !rest.isEmpty, (try? WatchEvent<Object>.decode(line: rest)) != nil { lines = [rest] }
+                continue
+            }
+            do {
+                lines = try decoder.feed(chunk.readableBytesView)
+            } catch {
+                throw .decoding(what: "watch stream from \(path)", detail: error.description)
+            }
+        }
+    }
+}
