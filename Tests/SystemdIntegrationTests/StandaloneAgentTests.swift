@@ -213,4 +213,30 @@ struct StandaloneAgentTests {
             #expect(try agent.property("systemk.default.ghost.app.service", "LoadState") == "not-found")
         }
     }
+
+    @Test func aPodWhoseImageCannotBeInstalledWaitsWithErrImagePull() async throws {
+        try await NamespacedSystemd.with { systemd in
+            let manifests = systemd.dataDirectory + "/manifests"
+            try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
+            var agent = Agent(systemd: systemd, manifests: manifests, state: systemd.dataDirectory + "/state")
+            // Nothing listens on port 1: the download fails at once.
+            try agent.write("pull.yaml", """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: pull}
+                spec:
+                  containers:
+                  - {name: app, image: "https://127.0.0.1:1/systemk-none_1.0_all.deb"}
+                """)
+            try agent.start()
+            try agent.wait("the pod's status") {
+                agent.log().contains("pod default/pull: Pending; app waiting (ErrImagePull), restarts 0")
+            }
+            #expect(agent.log().contains("error: pod default/pull: image https://127.0.0.1:1/systemk-none_1.0_all.deb:"))
+            #expect(agent.log().contains("retrying the images that failed in 10s"))
+            #expect(try agent.property("systemk.default.pull.app.service", "LoadState") == "not-found")
+            // Tried again after the back-off, and again held back, now for 20 s.
+            try agent.wait("the second try", seconds: 30) { agent.log().contains("retrying the images that failed in 20s") }
+        }
+    }
 }

@@ -123,6 +123,12 @@ public struct ManifestSet: Sendable {
         }
     }
 
+    /// Leaves out the pods for which `shouldRemove` is true (an agent holding back pods it cannot run
+    /// yet, such as those whose package failed to install).
+    public mutating func removePods(where shouldRemove: (PodEntry) throws -> Bool) rethrows {
+        try pods.removeAll(where: shouldRemove)
+    }
+
     /// Compiles every pod. Returns the plans, or every error found (one per pod at most).
     public func compile(packageUnits: [String: PackageUnit], node: NodeFacts) -> Result<Plan, CompileErrors> {
         let (plans, errors) = compileEach(packageUnits: packageUnits, node: node)

@@ -21,6 +21,10 @@ public actor StandaloneAgent {
     let log: @Sendable (String) -> Void
     /// Units of the current desired pods, by unit name: (pod key, role, pod restart policy, all units).
     var unitIndex: [String: (pod: String, role: PlannedUnit.Role, policy: String, units: [String])] = [:]
+    /// When to try again the images that failed to install, and the back-off after that (10 s
+    /// doubling to 300 s, as the kubelet's image pull back-off).
+    var imageRetryAt: ContinuousClock.Instant?
+    var imageRetryDelay = 10
     /// The manifests' fingerprint at the last reconcile the directory's changes caused.
     var seen: [String: String] = [:]
     /// The last status line logged per pod, so that only changes are logged.
@@ -52,22 +56,46 @@ public actor StandaloneAgent {
 
     /// Reads the directory, compiles every pod, reconciles once.
     public func reconcileOnce() async throws -> ReconcileReport {
-        let (set, errors) = directory.load()
-        for e in errors { log("error: \(e)") }
+        let loaded = directory.load()
+        var set = loaded.set
+        for e in loaded.errors { log("error: \(e)") }
         var packageUnits: [String: PackageUnit] = [:]
+        var failedImages: [String: String] = [:]
         if let packages {
             for entry in set.pods {
                 for c in (entry.pod.spec.initContainers ?? []) + entry.pod.spec.containers {
-                    guard let image = c.image, packageUnits[image] == nil,
+                    guard let image = c.image, packageUnits[image] == nil, failedImages[image] == nil,
                         case let .success(ref) = ImageReference.parse(image), ref.packageName != nil
                     else { continue }
                     do {
                         if let unit = try await packages.packageUnit(for: ref) { packageUnits[image] = unit }
                     } catch {
+                        failedImages[image] = "\(error)"
                         log("error: pod \(entry.pod.namespace)/\(entry.pod.name): image \(image): \(error)")
                     }
                 }
             }
+        }
+        // Pods with an image that could not be installed wait (ErrImagePull, as the kubelet says), and
+        // are tried again after a back-off.
+        if !failedImages.isEmpty {
+            set.removePods { entry in
+                let containers = (entry.pod.spec.initContainers ?? []) + entry.pod.spec.containers
+                let failed = containers.filter { $0.image.map { failedImages[$0] != nil } ?? false }
+                guard !failed.isEmpty else { return false }
+                let names = Set(failed.map(\.name))
+                logBlocked(
+                    "\(entry.pod.namespace)/\(entry.pod.name)", containers: containers.map(\.name), blocked: names,
+                    reason: "ErrImagePull")
+                return true
+            }
+            let delay = imageRetryDelay
+            imageRetryDelay = min(300, delay * 2)
+            imageRetryAt = ContinuousClock.now.advanced(by: .seconds(delay))
+            log("retrying the images that failed in \(delay)s: \(failedImages.keys.sorted().joined(separator: ", "))")
+        } else {
+            imageRetryDelay = 10
+            imageRetryAt = nil
         }
         let (compiled, compileErrors) = set.compileEach(packageUnits: packageUnits, node: node)
         for e in compileErrors { log("error: \(e)") }
@@ -81,14 +109,9 @@ public actor StandaloneAgent {
             }
             let key = "\(plan.namespace)/\(plan.name)"
             for problem in problems { log("error: pod \(key): \(problem)") }
-            let blocked = Set(problems.map(\.container))
-            let line = "pod \(key): Pending; " + plan.units.map {
-                "\($0.container) " + (blocked.contains($0.container) ? "waiting (\(UnitIdentityCheck.reason))" : "waiting") + ", restarts 0"
-            }.joined(separator: "; ")
-            if lastStatus[key] != line {
-                lastStatus[key] = line
-                log(line)
-            }
+            logBlocked(
+                key, containers: plan.units.map(\.container), blocked: Set(problems.map(\.container)),
+                reason: UnitIdentityCheck.reason)
         }
         var index: [String: (pod: String, role: PlannedUnit.Role, policy: String, units: [String])] = [:]
         for plan in plans {
@@ -131,17 +154,30 @@ public actor StandaloneAgent {
         }
         while !Task.isCancelled {
             try await Task.sleep(for: .milliseconds(500))
-            guard directory.fingerprint() != seen else { continue }
             // Let a burst of writes settle, then reconcile once.
-            try await Task.sleep(for: .milliseconds(300))
+            if directory.fingerprint() != seen { try await Task.sleep(for: .milliseconds(300)) }
             await reconcileIfChanged()
         }
     }
 
-    /// Reconciles when the manifests' fingerprint changed since the last look.
+    /// Logs the status of a pod held back before install: its `blocked` containers waiting with
+    /// `reason`, the others waiting for them.
+    func logBlocked(_ key: String, containers: [String], blocked: Set<String>, reason: String) {
+        let line = "pod \(key): Pending; " + containers.map {
+            "\($0) " + (blocked.contains($0) ? "waiting (\(reason))" : "waiting") + ", restarts 0"
+        }.joined(separator: "; ")
+        if lastStatus[key] != line {
+            lastStatus[key] = line
+            log(line)
+        }
+    }
+
+    /// Reconciles when the manifests' fingerprint changed since the last look, or a failed image is
+    /// due to be tried again.
     func reconcileIfChanged() async {
         let now = directory.fingerprint()
-        guard now != seen else { return }
+        let retryDue = imageRetryAt.map { ContinuousClock.now >= $0 } ?? false
+        guard now != seen || retryDue else { return }
         seen = now
         do {
             _ = try await reconcileOnce()
