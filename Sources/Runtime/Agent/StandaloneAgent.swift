@@ -117,7 +117,7 @@ public actor StandaloneAgent {
         for plan in plans {
             let policy = plan.units.first.flatMap { try? UnitFile.parse($0.contents).lastValue("RestartPolicy", in: "X-Kubernetes") } ?? "Always"
             for unit in plan.units {
-                index[unit.name] = ("\(plan.namespace)/\(plan.name)", unit.role, policy ?? "Always", plan.units.map(\.name))
+                index[unit.name] = ("\(plan.namespace)/\(plan.name)", unit.role, policy, plan.units.map(\.name))
             }
         }
         unitIndex = index
