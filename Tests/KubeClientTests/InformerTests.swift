@@ -182,7 +182,7 @@ struct InformerTests {
             await task.value
             // The server notices the closed connection asynchronously: poll its counter briefly.
             var open = server.faults.openWatchConnections
-            for _ in 0..<200 where open > 0 {
+            for _ in 0..<1000 where open > 0 {
                 try await Task.sleep(for: .milliseconds(10))
                 open = server.faults.openWatchConnections
             }
