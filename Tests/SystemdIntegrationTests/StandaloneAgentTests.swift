@@ -239,4 +239,29 @@ struct StandaloneAgentTests {
             try agent.wait("the second try", seconds: 30) { agent.log().contains("retrying the images that failed in 20s") }
         }
     }
+
+    @Test func asANotifyServiceItIsReadyAfterItsFirstPassAndFeedsTheWatchdog() async throws {
+        try await NamespacedSystemd.with { systemd in
+            let manifests = systemd.dataDirectory + "/manifests"
+            try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
+            var agent = Agent(systemd: systemd, manifests: manifests, state: systemd.dataDirectory + "/state")
+            try agent.write("one.yaml", Self.pod("one"))
+            agent.runs = 1
+            // systemd-run returns when the start job is done: for Type=notify, at READY=1.
+            let r = try systemd.run([
+                "systemd-run", "--unit=systemk-agent-1.service", "-p", "Type=notify", "-p", "WatchdogSec=2s",
+                "-p", "Restart=no", Self.binary, "--manifests", manifests, "--state-dir", agent.state,
+                "--node-ip", "10.0.0.10", "--nodename", "node-1",
+            ])
+            if r.status != 0 { throw NamespacedSystemd.Failure(description: "starting systemk: \(r)") }
+            #expect(try agent.property("systemk-agent-1.service", "ActiveState") == "active")
+            // Ready means the first pass is done: the pod's units are in place and started.
+            #expect(try agent.property("systemk.default.one.app.service", "LoadState") == "loaded")
+            #expect(try agent.property("systemk-agent-1.service", "StatusText") == "1 pod from the manifests")
+            // Three watchdog periods later it still runs: it pings.
+            try await Task.sleep(for: .seconds(6))
+            #expect(try agent.property("systemk-agent-1.service", "ActiveState") == "active")
+            #expect(try agent.property("systemk-agent-1.service", "Result") == "success")
+        }
+    }
 }

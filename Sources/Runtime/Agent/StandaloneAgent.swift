@@ -128,15 +128,40 @@ public actor StandaloneAgent {
 
     /// Runs until cancelled: reconcile, then react to directory changes (checked twice a second, a
     /// burst of changes reconciled once) and to units' state changes (signals, not polling).
+    ///
+    /// Run as a `Type=notify` service, it tells systemd it is ready once the first pass is done, shows
+    /// the number of pods in `systemctl status`, and, with `WatchdogSec=`, pings the watchdog from this
+    /// actor (so a wedged agent is restarted; its pods run on, and the new agent adopts them).
     public func run() async throws {
         let changes = try await systemd.stateChanges()
-        _ = try await reconcileOnce()
+        let report = try await reconcileOnce()
+        ServiceNotifier.status(Self.statusText(report))
+        ServiceNotifier.ready()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await self.consume(changes) }
             group.addTask { try await self.watchDirectory() }
+            if let interval = ServiceNotifier.watchdogInterval() {
+                group.addTask {
+                    while !Task.isCancelled {
+                        await self.heartbeat()
+                        try await Task.sleep(for: interval)
+                    }
+                }
+            }
             try await group.next()
             group.cancelAll()
         }
+    }
+
+    /// `WATCHDOG=1`, sent from the actor: only an agent that still gets to run its jobs pings.
+    func heartbeat() {
+        ServiceNotifier.watchdog()
+    }
+
+    /// The line `systemctl status systemk` shows.
+    static func statusText(_ report: ReconcileReport) -> String {
+        let pods = report.created.count + report.replaced.count + report.unchanged.count
+        return "\(pods) pod\(pods == 1 ? "" : "s") from the manifests"
     }
 
     func consume(_ changes: AsyncStream<UnitStateChange>) async {
@@ -180,7 +205,7 @@ public actor StandaloneAgent {
         guard now != seen || retryDue else { return }
         seen = now
         do {
-            _ = try await reconcileOnce()
+            ServiceNotifier.status(Self.statusText(try await reconcileOnce()))
         } catch {
             log("error: reconcile: \(error)")
         }
