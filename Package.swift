@@ -164,11 +164,16 @@ let package = Package(
             path: "Tests/Golden",
             exclude: ["cases"]
         ),
+        // Test support: a real systemd booted as PID 1 of a private PID+mount namespace, one per test.
+        .target(
+            name: "SystemdTestSupport",
+            path: "Tests/SystemdTestSupport",
+            exclude: ["nsystemd.sh"]
+        ),
         .testTarget(
             name: "RuntimeTests",
-            dependencies: ["SystemkRuntime", "CSystemd"],
-            path: "Tests/RuntimeTests",
-            exclude: ["Support/nsystemd.sh"]
+            dependencies: ["SystemkRuntime", "CSystemd", "SystemdTestSupport"],
+            path: "Tests/RuntimeTests"
         ),
         .testTarget(
             name: "RuntimeApplyTests",
@@ -185,9 +190,8 @@ let package = Package(
         ),
         .testTarget(
             name: "SystemdIntegrationTests",
-            dependencies: ["PodCompiler", "systemk"],
-            path: "Tests/SystemdIntegrationTests",
-            exclude: ["nsystemd.sh"]
+            dependencies: ["PodCompiler", "systemk", "SystemdTestSupport"],
+            path: "Tests/SystemdIntegrationTests"
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Installs what the test suite needs (Debian packages) and runs the whole suite.
 # Run as root: the real-systemd tests boot systemd in a private PID+mount namespace
-# (see Tests/SystemdIntegrationTests/nsystemd.sh); as another user they are skipped.
+# (see Tests/SystemdTestSupport/nsystemd.sh); as another user they are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

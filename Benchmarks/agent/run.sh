@@ -6,7 +6,7 @@
 #                                [--quiet PERCENT] [--trace] [--work /var/tmp/systemk-agentbench] [--no-build]
 #
 # Each trial boots a fresh systemd 252 in a private PID+mount namespace
-# (Tests/SystemdIntegrationTests/nsystemd.sh; see shared/nsystemd.md for its safety rules), runs
+# (Tests/SystemdTestSupport/nsystemd.sh; see shared/nsystemd.md for its safety rules), runs
 # trial.sh inside it, and kills it by its recorded PID. Per size and run:
 #
 #   agent  systemk runs idle (as a transient unit) with an empty manifest directory; N manifests,
@@ -36,7 +36,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-nsystemd=$repo/Tests/SystemdIntegrationTests/nsystemd.sh
+nsystemd=$repo/Tests/SystemdTestSupport/nsystemd.sh
 sizes="1 50 200"
 runs=3
 poll=0.02

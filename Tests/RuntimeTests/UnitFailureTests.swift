@@ -1,3 +1,4 @@
+import SystemdTestSupport
 import Foundation
 import SystemkRuntime
 import Testing

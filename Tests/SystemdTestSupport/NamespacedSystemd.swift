@@ -7,25 +7,26 @@ import Foundation
 /// fails. Should the test process die first, the watchdog started with it stops the namespace.
 /// Test data lives under `dataDirectory` (in `/var/tmp/systemk-tests`, visible inside the namespace at
 /// the same path); unit files go to the namespace's `/run/systemd/system`.
-final class NamespacedSystemd: Sendable {
+public final class NamespacedSystemd: Sendable {
     /// What a command printed and how it ended.
-    struct CommandResult: Sendable, CustomStringConvertible {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+    public struct CommandResult: Sendable, CustomStringConvertible {
+        public var status: Int32
+        public var stdout: String
+        public var stderr: String
 
-        var description: String { "exit \(status)\nstdout: \(stdout)\nstderr: \(stderr)" }
+        public var description: String { "exit \(status)\nstdout: \(stdout)\nstderr: \(stderr)" }
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
     }
 
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("nsystemd.sh").path
 
     /// Why no namespaced systemd can be booted here, or nil when it can.
-    static let unavailableReason: String? = {
+    public static let unavailableReason: String? = {
         if geteuid() != 0 { return "needs root to create PID and mount namespaces" }
         for tool in ["/usr/bin/unshare", "/usr/bin/nsenter", "/lib/systemd/systemd", "/usr/bin/python3"]
         where !FileManager.default.isExecutableFile(atPath: tool) {
@@ -35,17 +36,17 @@ final class NamespacedSystemd: Sendable {
     }()
 
     /// Whether tests that need a namespaced systemd can run here.
-    static var isAvailable: Bool { unavailableReason == nil }
+    public static var isAvailable: Bool { unavailableReason == nil }
 
     /// `/var/tmp/systemk-tests/<unique>`: the script's state and the test's data.
-    let stateDirectory: String
+    public let stateDirectory: String
     /// A directory for the test's files, reachable from inside the namespace at the same path.
-    let dataDirectory: String
+    public let dataDirectory: String
     /// The host PID of the namespace's PID 1.
-    let pid: Int32
+    public let pid: Int32
 
     /// The namespace's `/run/systemd/system`, seen from the host.
-    var unitDirectory: String { "/proc/\(pid)/root/run/systemd/system" }
+    public var unitDirectory: String { "/proc/\(pid)/root/run/systemd/system" }
 
     private init(stateDirectory: String, pid: Int32) {
         self.stateDirectory = stateDirectory
@@ -54,14 +55,14 @@ final class NamespacedSystemd: Sendable {
     }
 
     /// Boots a systemd, runs `body` with it, and shuts it down whatever happens.
-    static func with<T>(_ body: (NamespacedSystemd) async throws -> T) async throws -> T {
+    public static func with<T>(_ body: (NamespacedSystemd) async throws -> T) async throws -> T {
         let systemd = try boot()
         defer { systemd.shutdown() }
         return try await body(systemd)
     }
 
     /// Boots a systemd and waits until it reports `running` or `degraded`.
-    static func boot() throws -> NamespacedSystemd {
+    public static func boot() throws -> NamespacedSystemd {
         if let unavailableReason { throw Failure(description: unavailableReason) }
         let directory = "/var/tmp/systemk-tests/\(getpid())-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
@@ -79,7 +80,7 @@ final class NamespacedSystemd: Sendable {
 
     /// Kills the namespace's PID 1 (which ends everything in it) and removes the test's directory.
     /// Safe to call more than once.
-    func shutdown() {
+    public func shutdown() {
         _ = try? Self.runProcess(["/bin/bash", Self.script, "down", stateDirectory], outputDirectory: nil, timeout: 30)
         try? FileManager.default.removeItem(atPath: stateDirectory)
     }
@@ -89,30 +90,30 @@ final class NamespacedSystemd: Sendable {
     }
 
     /// Runs a command inside the namespace.
-    func run(_ arguments: [String], timeout: TimeInterval = 60) throws -> CommandResult {
+    public func run(_ arguments: [String], timeout: TimeInterval = 60) throws -> CommandResult {
         try Self.runProcess(
             ["/usr/bin/nsenter", "-t", String(pid), "-m", "-p", "--"] + arguments,
             outputDirectory: stateDirectory, timeout: timeout)
     }
 
     /// Runs `systemctl` inside the namespace.
-    func systemctl(_ arguments: String...) throws -> CommandResult {
+    public func systemctl(_ arguments: String...) throws -> CommandResult {
         try run(["systemctl"] + arguments)
     }
 
     /// Writes a unit file to the namespace's `/run/systemd/system` (call `daemon-reload` afterwards).
-    func writeUnit(_ name: String, _ contents: String) throws {
+    public func writeUnit(_ name: String, _ contents: String) throws {
         try Data(contents.utf8).write(to: URL(fileURLWithPath: unitDirectory + "/" + name))
     }
 
     /// The journal of one unit, for failure messages.
-    func journal(_ unit: String) -> String {
+    public func journal(_ unit: String) -> String {
         (try? run(["journalctl", "--no-pager", "-o", "cat", "-u", unit]).stdout) ?? ""
     }
 
     /// Runs a process to completion, with its output in files (no pipe can fill up), killing it (by its
     /// own PID) after `timeout` seconds.
-    static func runProcess(_ arguments: [String], outputDirectory: String?, timeout: TimeInterval) throws
+    public static func runProcess(_ arguments: [String], outputDirectory: String?, timeout: TimeInterval) throws
         -> CommandResult
     {
         let directory = outputDirectory ?? NSTemporaryDirectory()
