@@ -126,8 +126,8 @@ public actor StandaloneAgent {
         return report
     }
 
-    /// Runs until cancelled: reconcile, then react to directory changes (checked twice a second, a
-    /// burst of changes reconciled once) and to units' state changes (signals, not polling).
+    /// Runs until cancelled: reconcile, then react to directory changes (inotify; a burst of changes
+    /// reconciled once) and to units' state changes (signals, not polling).
     ///
     /// Run as a `Type=notify` service, it tells systemd it is ready once the first pass is done, shows
     /// the number of pods in `systemctl status`, and, with `WatchdogSec=`, pings the watchdog from this
@@ -248,8 +248,8 @@ public actor StandaloneAgent {
         for (pod, units) in pods.sorted(by: { $0.key < $1.key }) { await logStatus(of: pod, units: units) }
     }
 
-    /// Rebuilds the pod's status from systemd alone (its units' files and properties) and logs it when
-    /// it changed: phase, then each container's state and restart count.
+    /// Rebuilds the pod's status from its unit files (as planned and installed) and systemd's properties
+    /// of its units, and logs it when it changed: phase, then each container's state and restart count.
     func logStatus(of pod: String, units: [String]) async {
         var observed: [ObservedUnit] = []
         for unit in units {
