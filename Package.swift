@@ -28,19 +28,21 @@ let package = Package(
             name: "PodCompiler",
             dependencies: [.product(name: "Yams", package: "Yams")]
         ),
-        // The only part that touches the machine: systemd over sd-bus, the file system, packages.
-        // (A module named `Runtime` collides with a toolchain module, hence the name.)
         // libsystemd (sd-bus, sd-journal, sd-daemon); needs libsystemd-dev and pkg-config.
         .systemLibrary(
             name: "CSystemd",
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        // The part that touches the machine and the cluster: systemd over sd-bus, the file system,
+        // packages, the journal, and (live mode) the node and its pods in the API server.
+        // (A module named `Runtime` collides with a toolchain module, hence the name.)
         .target(
             name: "SystemkRuntime",
             dependencies: [
                 "PodCompiler",
                 "CSystemd",
+                "KubeClient",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Runtime"
@@ -51,6 +53,8 @@ let package = Package(
                 "PodCompiler",
                 "HostUnits",
                 "SystemkRuntime",
+                "KubeClient",
+                "KubeletAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -177,12 +181,24 @@ let package = Package(
         ),
         .testTarget(
             name: "RuntimeApplyTests",
-            dependencies: ["SystemkRuntime", "PodCompiler"],
+            dependencies: ["SystemkRuntime", "PodCompiler", "KubeClient"],
             path: "Tests/RuntimeApplyTests"
         ),
         .testTarget(
             name: "RuntimeAgentTests",
             dependencies: ["SystemkRuntime"]
+        ),
+        // Live mode against the test API server (and, as root, a real systemd in a private namespace).
+        .testTarget(
+            name: "LiveTests",
+            dependencies: ["SystemkRuntime", "KubeClient", "KubeTestServer", "SystemdTestSupport", "PodCompiler"],
+            path: "Tests/LiveTests"
+        ),
+        // The k3s kit (k3s/): its scripts against a test PKI and API server, its manifests compiled.
+        .testTarget(
+            name: "KitTests",
+            dependencies: ["KubeClient", "KubeTestServer", "PodCompiler"],
+            path: "Tests/KitTests"
         ),
         .testTarget(
             name: "RenderCLITests",

@@ -1,4 +1,5 @@
 import Foundation
+import KubeClient
 import Testing
 
 @testable import PodCompiler
@@ -36,12 +37,12 @@ import Testing
     }
 
     @Test func timesAreRFC3339InUTC() {
-        #expect(KubernetesTime.format(microseconds: 0) == nil)
-        #expect(KubernetesTime.format(microseconds: 1) == "1970-01-01T00:00:00Z")
-        #expect(KubernetesTime.format(microseconds: F.t0 + 999_999) == "2024-05-01T12:00:00Z")
-        #expect(KubernetesTime.format(microseconds: 1_709_164_799_000_000) == "2024-02-28T23:59:59Z")
-        #expect(KubernetesTime.format(microseconds: 1_709_251_199_000_000) == "2024-02-29T23:59:59Z")
-        #expect(KubernetesTime.format(microseconds: 4_107_542_400_000_000) == "2100-03-01T00:00:00Z")
-        #expect(KubernetesTime.format(microseconds: 951_782_400_000_000) == "2000-02-29T00:00:00Z")
+        #expect(KubernetesTime.timestamp(microseconds: 0) == nil)
+        #expect(KubernetesTime.timestamp(microseconds: 1)?.description == "1970-01-01T00:00:00Z")
+        #expect(KubernetesTime.timestamp(microseconds: F.t0 + 999_999)?.description == "2024-05-01T12:00:00Z")
+        #expect(KubernetesTime.timestamp(microseconds: 1_709_164_799_000_000)?.description == "2024-02-28T23:59:59Z")
+        #expect(KubernetesTime.timestamp(microseconds: 1_709_251_199_000_000)?.description == "2024-02-29T23:59:59Z")
+        #expect(KubernetesTime.timestamp(microseconds: 4_107_542_400_000_000)?.description == "2100-03-01T00:00:00Z")
+        #expect(KubernetesTime.timestamp(microseconds: 951_782_400_000_000)?.description == "2000-02-29T00:00:00Z")
     }
 }

@@ -103,7 +103,7 @@ import Testing
         let web = try #require(try F.units()["web"])
         let copy = ObservedUnit(name: web.name, unitFile: web.contents, properties: F.notStarted)
         let mapping = PodStatusMapper.map([F.observe(web, F.running()), copy])
-        #expect(mapping.pods.first?.status.containerStatuses.count == 1)
+        #expect(mapping.pods.first?.status.containerStatuses?.count == 1)
         #expect(mapping.problems.map(\.kind) == [.duplicateContainer(otherUnit: web.name)])
     }
 
@@ -121,7 +121,7 @@ import Testing
             F.observe(second["api"]!, F.running()), F.observe(first["web"]!, F.running()), F.observe(second["web"]!, F.notStarted),
         ])
         #expect(mapping.pods.map(\.uid) == ["uid-1", "uid-2"])
-        #expect(mapping.pods[1].status.containerStatuses.map(\.name) == ["api", "web"])
-        #expect(mapping.pods[1].status.phase == .pending)
+        #expect(mapping.pods[1].status.containerStatuses?.map(\.name) == ["api", "web"])
+        #expect(mapping.pods[1].status.podPhase == .pending)
     }
 }

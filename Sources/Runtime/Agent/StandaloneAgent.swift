@@ -1,3 +1,4 @@
+import KubeClient
 import Foundation
 import PodCompiler
 
@@ -261,19 +262,19 @@ public actor StandaloneAgent {
         let status = mapped.status
         func describe(_ c: ContainerStatus) -> String {
             let state: String
-            if let w = c.state.waiting {
+            if let w = c.state?.waiting {
                 state = "waiting" + (w.reason.map { " (\($0))" } ?? "")
-            } else if c.state.running != nil {
+            } else if c.state?.running != nil {
                 state = "running"
-            } else if let t = c.state.terminated {
+            } else if let t = c.state?.terminated {
                 state = "terminated (\(t.reason ?? "exit code \(t.exitCode)"))"
             } else {
                 state = "unknown"
             }
             return "\(c.name) \(state), restarts \(c.restartCount)"
         }
-        let containers = (status.initContainerStatuses ?? []).map(describe) + status.containerStatuses.map(describe)
-        let line = "pod \(pod): \(status.phase.rawValue); " + containers.joined(separator: "; ")
+        let containers = (status.initContainerStatuses ?? []).map(describe) + (status.containerStatuses ?? []).map(describe)
+        let line = "pod \(pod): \(status.phase ?? "Unknown"); " + containers.joined(separator: "; ")
         guard lastStatus[pod] != line else { return }
         lastStatus[pod] = line
         log(line)

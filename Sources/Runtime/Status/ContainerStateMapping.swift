@@ -1,3 +1,4 @@
+import KubeClient
 import PodCompiler
 
 /// One container's status from its unit's properties, following the kubelet
@@ -42,11 +43,11 @@ enum ContainerStateMapping {
                 state = backOff
                 lastState = ContainerState(terminated: terminated(p, containerID: containerID))
             case .inactive, .failed:
-                let ended: ContainerStateTerminated
+                let ended: ContainerState.Terminated
                 if hasRun {
                     ended = terminated(p, containerID: containerID)
                 } else if p.activeState == .failed {
-                    ended = ContainerStateTerminated(
+                    ended = ContainerState.Terminated(
                         exitCode: 128, reason: "StartError", message: "systemd could not start the unit (Result=\(p.result))",
                         containerID: containerID)
                 } else {
@@ -70,7 +71,7 @@ enum ContainerStateMapping {
         case "bad-setting", "error":
             state = .waiting("CreateContainerConfigError", "systemd refused the unit file (LoadState=\(p.loadState))")
         default:
-            state = ContainerState(waiting: ContainerStateWaiting(reason: pending.waiting?.reason, message: "systemd has not loaded the unit (LoadState=\(p.loadState))"))
+            state = ContainerState(waiting: ContainerState.Waiting(reason: pending.waiting?.reason, message: "systemd has not loaded the unit (LoadState=\(p.loadState))"))
         }
 
         let isRunning = state.running != nil
@@ -82,9 +83,8 @@ enum ContainerStateMapping {
             ready = started && (unit.ready ?? true)
         }
         return ContainerStatus(
-            name: section.container, state: state, lastState: lastState, ready: ready,
-            restartCount: Int32(clamping: Int64(p.restarts) + Int64(unit.additionalRestarts)), image: section.image,
-            containerID: containerID, started: started)
+            name: section.container, state: state, lastState: lastState, ready: ready, started: started,
+            restartCount: Int(p.restarts) + Int(unit.additionalRestarts), image: section.image, containerID: containerID)
     }
 
     /// `systemd://` and the run's `InvocationID`; nil before the unit first ran.
@@ -93,13 +93,13 @@ enum ContainerStateMapping {
     }
 
     static func running(_ p: UnitProperties) -> ContainerState {
-        ContainerState(running: ContainerStateRunning(startedAt: KubernetesTime.format(microseconds: p.mainStartTimestamp)))
+        ContainerState(running: ContainerState.Running(startedAt: KubernetesTime.timestamp(microseconds: p.mainStartTimestamp)))
     }
 
     /// How the last main process ended: an exit status as is, a signal as 128 + its number.
-    static func terminated(_ p: UnitProperties, containerID: String?) -> ContainerStateTerminated {
-        let startedAt = KubernetesTime.format(microseconds: p.mainStartTimestamp)
-        let finishedAt = KubernetesTime.format(microseconds: p.mainExitTimestamp)
+    static func terminated(_ p: UnitProperties, containerID: String?) -> ContainerState.Terminated {
+        let startedAt = KubernetesTime.timestamp(microseconds: p.mainStartTimestamp)
+        let finishedAt = KubernetesTime.timestamp(microseconds: p.mainExitTimestamp)
         let exitCode: Int32
         var signal: Int32? = nil
         switch p.mainExitCode {
@@ -109,12 +109,12 @@ enum ContainerStateMapping {
             signal = p.mainExitStatus
             exitCode = 128 &+ p.mainExitStatus
         default:
-            return ContainerStateTerminated(
+            return ContainerState.Terminated(
                 exitCode: 137, reason: "ContainerStatusUnknown", message: "systemd did not record how the process ended (Result=\(p.result))",
                 startedAt: startedAt, finishedAt: finishedAt, containerID: containerID)
         }
         let reason = p.result == "oom-kill" ? "OOMKilled" : exitCode == 0 ? "Completed" : "Error"
-        return ContainerStateTerminated(
+        return ContainerState.Terminated(
             exitCode: exitCode, signal: signal, reason: reason, message: message(p), startedAt: startedAt, finishedAt: finishedAt,
             containerID: containerID)
     }

@@ -1,3 +1,4 @@
+import KubeClient
 import PodCompiler
 
 /// A unit's identity, read from its `[X-Kubernetes]` section (docs/lowering.md): which pod and

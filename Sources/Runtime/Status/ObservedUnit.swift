@@ -1,3 +1,4 @@
+import KubeClient
 /// One systemk unit as observed: its name, its unit file, its properties (`UnitProperties` from
 /// the systemd layer: `ActiveState`, `SubState`, `LoadState`, `Result`, `NRestarts`,
 /// `ExecMain*`, `InvocationID`), and what the runtime knows beyond systemd.
@@ -14,13 +15,13 @@ public struct ObservedUnit: Sendable, Equatable {
     /// How the previous run ended, when the runtime remembers it: systemd forgets it when the
     /// service starts again, so it is `lastState` only when the caller provides it (or while the
     /// service waits to restart, when it is still in the properties).
-    public var lastTermination: ContainerStateTerminated?
+    public var lastTermination: ContainerState.Terminated?
     /// Restarts the runtime made itself (an init container it started again), added to `NRestarts`.
     public var additionalRestarts: Int32
 
     public init(
         name: String, unitFile: String?, properties: UnitProperties, ready: Bool? = nil, started: Bool? = nil,
-        lastTermination: ContainerStateTerminated? = nil, additionalRestarts: Int32 = 0
+        lastTermination: ContainerState.Terminated? = nil, additionalRestarts: Int32 = 0
     ) {
         self.name = name
         self.unitFile = unitFile

@@ -1,3 +1,4 @@
+import KubeClient
 /// A pod's phase and conditions from its containers' statuses, as the kubelet computes them
 /// (`getPhase` in pkg/kubelet/kubelet_pods.go, pkg/kubelet/status/generate.go), with the pod's
 /// containers being the units observed for it.
@@ -17,11 +18,11 @@ enum PodPhaseMapping {
         var failedInitialization = 0
         for member in initContainers where !member.isSidecar {
             let s = member.status
-            if s.state.running != nil {
+            if s.state?.running != nil {
                 pendingInitialization += 1
-            } else if let terminated = s.state.terminated {
+            } else if let terminated = s.state?.terminated {
                 if terminated.exitCode != 0 { failedInitialization += 1 }
-            } else if s.state.waiting != nil, let last = s.lastState.terminated {
+            } else if s.state?.waiting != nil, let last = s.lastState?.terminated {
                 if last.exitCode != 0 { failedInitialization += 1 }
             } else {
                 pendingInitialization += 1
@@ -34,12 +35,12 @@ enum PodPhaseMapping {
         var succeeded = 0
         for member in initContainers where member.isSidecar {
             let s = member.status
-            if s.state.running != nil {
+            if s.state?.running != nil {
                 if s.started != true { pendingInitialization += 1 }
                 running += 1
-            } else if s.state.terminated != nil {
+            } else if s.state?.terminated != nil {
                 // Terminated sidecars do not count.
-            } else if s.state.waiting != nil, s.lastState.terminated != nil {
+            } else if s.state?.waiting != nil, s.lastState?.terminated != nil {
                 // Nor do sidecars waiting to restart.
             } else {
                 pendingInitialization += 1
@@ -47,12 +48,12 @@ enum PodPhaseMapping {
             }
         }
         for s in containers {
-            if s.state.running != nil {
+            if s.state?.running != nil {
                 running += 1
-            } else if let terminated = s.state.terminated {
+            } else if let terminated = s.state?.terminated {
                 stopped += 1
                 if terminated.exitCode == 0 { succeeded += 1 }
-            } else if s.state.waiting != nil, s.lastState.terminated != nil {
+            } else if s.state?.waiting != nil, s.lastState?.terminated != nil {
                 stopped += 1
             } else {
                 waiting += 1
@@ -106,7 +107,7 @@ enum PodPhaseMapping {
 
     /// Running or terminated: the pod has been initialized before.
     static func hasAnyRegularContainerStarted(_ containers: [ContainerStatus]) -> Bool {
-        containers.contains { $0.state.running != nil || $0.state.terminated != nil }
+        containers.contains { $0.state?.running != nil || $0.state?.terminated != nil }
     }
 
     /// A list as Go's `%s` prints a `[]string`: `[a b]`.

@@ -1,3 +1,4 @@
+import KubeClient
 import PodCompiler
 
 /// The status of one pod, computed from its units.
@@ -76,7 +77,7 @@ public enum PodStatusMapper {
         let policy = members[0].section.restartPolicy
         let phase = PodPhaseMapping.phase(initContainers: inits, containers: apps, restartPolicy: policy, podIsTerminal: podIsTerminal)
         return PodStatus(
-            phase: phase, conditions: PodPhaseMapping.conditions(initContainers: inits, containers: apps, phase: phase),
+            phase: phase.rawValue, conditions: PodPhaseMapping.conditions(initContainers: inits, containers: apps, phase: phase),
             initContainerStatuses: inits.isEmpty ? nil : inits.map(\.status), containerStatuses: apps)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import KubeClient
 import Testing
 
 @testable import PodCompiler
@@ -41,7 +42,7 @@ enum StatusFixtures {
 
     static func observe(
         _ unit: PlannedUnit, _ properties: UnitProperties, ready: Bool? = nil, started: Bool? = nil,
-        lastTermination: ContainerStateTerminated? = nil
+        lastTermination: ContainerState.Terminated? = nil
     ) -> ObservedUnit {
         var properties = properties
         properties.name = unit.name
