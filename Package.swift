@@ -191,7 +191,7 @@ let package = Package(
         // Live mode against the test API server (and, as root, a real systemd in a private namespace).
         .testTarget(
             name: "LiveTests",
-            dependencies: ["SystemkRuntime", "KubeClient", "KubeTestServer", "SystemdTestSupport", "PodCompiler"],
+            dependencies: ["SystemkRuntime", "KubeClient", "KubeTestServer", "SystemdTestSupport", "PodCompiler", "systemk"],
             path: "Tests/LiveTests"
         ),
         // The k3s kit (k3s/): its scripts against a test PKI and API server, its manifests compiled.

@@ -1,22 +1,50 @@
 import ArgumentParser
 import Foundation
+import KubeClient
 import PodCompiler
 import SystemkRuntime
 
-/// `systemk`: runs Kubernetes pods as systemd services. This release runs standalone: the pods of a
-/// directory of manifests, with no cluster (docs/standalone.md).
+/// `systemk`: runs Kubernetes pods as systemd services: as a node of a cluster (live mode,
+/// docs/live.md), or the pods of a directory of manifests with no cluster (docs/standalone.md).
 struct SystemkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "systemk",
         abstract: "Run Kubernetes pods as systemd services, with no containers.",
         discussion: """
-            Standalone mode: systemk runs every Pod (and pod template) in the manifests of DIR, with the \
-            ConfigMaps and Secrets found there, reconciling when files are added, changed or removed. \
-            After a restart it adopts the pods already running and restarts none of them.
-            """)
+            Live mode (--kubeconfig, or KUBECONFIG, or ~/.kube/config when no --manifests is given): \
+            systemk registers a Node, renews its Lease, runs the pods the cluster binds to it and reports \
+            their status; it serves the kubelet API (logs) on --port. \
+            Standalone mode (--manifests without --kubeconfig): systemk runs every Pod (and pod template) \
+            in the manifests of DIR, with the ConfigMaps and Secrets found there, reconciling when files \
+            are added, changed or removed. With both, the manifests' pods run alongside the cluster's, \
+            like a kubelet's static pods. After a restart systemk adopts the pods already running and \
+            restarts none of them.
+            """,
+        version: SystemkVersion.version)
 
-    @Option(name: .long, help: ArgumentHelp("Run the pods of the manifests in DIR.", valueName: "DIR"))
-    var manifests: String
+    @Option(name: .long, help: ArgumentHelp("The cluster to join (live mode).", valueName: "FILE"))
+    var kubeconfig: String?
+
+    @Option(name: .long, help: ArgumentHelp("Run the pods of the manifests in DIR (standalone, or static pods alongside a cluster).", valueName: "DIR"))
+    var manifests: String?
+
+    @Flag(name: .customLong("disable-taint"), help: "Do not taint the node with virtual-kubelet.io/provider=systemk:NoSchedule.")
+    var disableTaint = false
+
+    @Option(name: .customLong("certfile"), help: ArgumentHelp("The kubelet API's serving certificate (PEM). Default: a self-signed one.", valueName: "FILE"))
+    var certFile: String?
+
+    @Option(name: .customLong("keyfile"), help: ArgumentHelp("The key of --certfile (PEM).", valueName: "FILE"))
+    var keyFile: String?
+
+    @Option(name: .customLong("client-ca-file"), help: ArgumentHelp("Clients of the kubelet API must present a certificate signed by this CA (PEM). Without it anyone who reaches the port may read logs.", valueName: "FILE"))
+    var clientCAFile: String?
+
+    @Option(name: .long, help: "The kubelet API's port.")
+    var port: Int = 10250
+
+    @Option(name: .customLong("max-pods"), help: "How many pods the node offers to run (capacity and allocatable pods).")
+    var maxPods: Int = 500
 
     @Flag(name: [.short, .customLong("user")], help: "Use the calling user's systemd (no root; pods run as that user).")
     var userMode = false
@@ -59,11 +87,26 @@ struct SystemkCommand: AsyncParsableCommand {
         case debug, info, warning, error
     }
 
+    /// Live mode: a cluster to join.
+    var isLive: Bool { kubeconfig != nil || manifests == nil }
+
     func validate() throws {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: manifests, isDirectory: &isDir), isDir.boolValue else {
-            throw ValidationError("--manifests \(manifests) is not a directory")
+        if let manifests {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: manifests, isDirectory: &isDir), isDir.boolValue else {
+                throw ValidationError("--manifests \(manifests) is not a directory")
+            }
         }
+        if (certFile == nil) != (keyFile == nil) {
+            throw ValidationError("--certfile and --keyfile go together")
+        }
+        for (flag, path) in [("--certfile", certFile), ("--keyfile", keyFile), ("--client-ca-file", clientCAFile), ("--kubeconfig", kubeconfig)] {
+            if let path, !FileManager.default.isReadableFile(atPath: path) {
+                throw ValidationError("\(flag) \(path) cannot be read")
+            }
+        }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard maxPods > 0 else { throw ValidationError("--max-pods must be at least 1") }
         if let uid = overrideRootUID, uid < 0 || uid > 4_294_967_294 {
             throw ValidationError("--override-root-uid must be a uid between 0 and 4294967294")
         }
@@ -81,21 +124,55 @@ struct SystemkCommand: AsyncParsableCommand {
         } catch {
             throw Fatal(message: error.description)
         }
+        // The cluster's settings first: a wrong kubeconfig is reported before anything is touched.
+        let cluster = isLive ? try clusterClient() : nil
         let systemd = try await BusSystemdManager.connect(scope: userMode ? .user : .system)
-        let node = NodeFacts(
-            nodeName: nodeName ?? ProcessInfo.processInfo.hostName, internalIP: addresses.internalIP,
-            externalIP: addresses.externalIP, systemdVersion: (try? await systemd.version()) ?? 252,
-            stateDirectory: stateDirectory, serviceAccountTokens: false, overrideRootUID: overrideRootUID,
-            allocatableMilliCPU: HostResources.milliCPU(), allocatableMemory: HostResources.memoryBytes(),
-            userMode: userMode)
-        log.info("node \(node.nodeName): internal \(addresses.internalIP), external \(addresses.externalIP), systemd \(node.systemdVersion)\(dryRun ? ", dry run" : "")")
+        let systemdVersion = (try? await systemd.version()) ?? 252
+        let name = nodeName ?? ProcessInfo.processInfo.hostName
         let reconciler = PodReconciler(
             systemd: systemd, materializer: PlanMaterializer(stateDirectory: stateDirectory), dryRun: dryRun,
             log: { log.info($0) })
-        let agent = StandaloneAgent(
-            directory: manifests, node: node, systemd: systemd, reconciler: reconciler,
-            packages: InstalledPackageUnits(packages: packageManager(systemd: systemd, log: log)), log: { log.info($0) })
-        try await agent.run()
+        let packages = InstalledPackageUnits(packages: packageManager(systemd: systemd, log: log))
+        var node = NodeFacts(
+            nodeName: name, internalIP: addresses.internalIP, externalIP: addresses.externalIP,
+            systemdVersion: systemdVersion, stateDirectory: stateDirectory, serviceAccountTokens: false,
+            overrideRootUID: overrideRootUID, allocatableMilliCPU: HostResources.milliCPU(),
+            allocatableMemory: HostResources.memoryBytes(), userMode: userMode)
+        if let cluster {
+            // Pods use the host's network and there is no kube-proxy: they reach the API server at the
+            // address the node itself uses.
+            node.kubernetesServiceHost = cluster.serviceHost
+            node.kubernetesServicePort = cluster.servicePort
+            node.serviceAccountTokens = true
+        }
+        log.info("node \(name): internal \(addresses.internalIP), external \(addresses.externalIP), systemd \(systemdVersion)\(dryRun ? ", dry run" : "")")
+        guard let cluster else {
+            let agent = StandaloneAgent(
+                directory: manifests ?? ".", node: node, systemd: systemd, reconciler: reconciler, packages: packages,
+                log: { log.info($0) })
+            try await agent.run()
+            return
+        }
+        try await LiveMode(
+            command: self, node: node, addresses: addresses, systemd: systemd, reconciler: reconciler, packages: packages,
+            client: cluster.client, log: log
+        ).run()
+    }
+
+    /// The client of the cluster to join, and where its API server is.
+    func clusterClient() throws -> (client: KubeClient, serviceHost: String?, servicePort: Int?) {
+        let configuration: ClientConfiguration
+        do {
+            configuration = try KubeconfigLoader.load(explicitPath: kubeconfig).clientConfiguration()
+        } catch {
+            throw Fatal(message: "\(error)")
+        }
+        let url = URLComponents(string: configuration.server)
+        do {
+            return (try KubeClient(configuration: configuration), url?.host, url?.host == nil ? nil : url?.port ?? 443)
+        } catch {
+            throw Fatal(message: "cannot make a client for \(configuration.server): \(error)")
+        }
     }
 }
 

@@ -3,10 +3,11 @@ import Testing
 
 /// `systemk`'s command line: help, usage errors (exit 2), and a dry run that touches nothing.
 @Suite struct SystemkCLITests {
-    static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: StandaloneAgentTests.binary)
         p.arguments = arguments
+        if let environment { p.environment = environment }
         let out = Pipe()
         let err = Pipe()
         p.standardOutput = out
@@ -29,16 +30,30 @@ import Testing
     @Test func helpDocumentsEveryFlag() throws {
         let r = try Self.run(["--help"])
         #expect(r.status == 0, "\(r.stderr)")
-        for flag in ["--manifests", "--user", "--dry-run", "--nodename", "--node-ip", "--node-external-ip", "--override-root-uid", "--state-dir", "--log-level"] {
+        for flag in [
+            "--kubeconfig", "--manifests", "--user", "--dry-run", "--nodename", "--node-ip", "--node-external-ip", "--disable-taint",
+            "--override-root-uid", "--certfile", "--keyfile", "--client-ca-file", "--port", "--max-pods", "--state-dir", "--log-level",
+        ] {
             #expect(r.stdout.contains(flag), "--help lacks \(flag)")
         }
     }
 
     @Test func usageErrorsExitTwo() throws {
-        for args in [[], ["--manifests", "/nonexistent-systemk-dir"], ["--manifests", "/", "--bogus"], ["--manifests", "/", "--log-level", "loud"]] {
+        for args in [
+            ["--manifests", "/nonexistent-systemk-dir"], ["--manifests", "/", "--bogus"], ["--manifests", "/", "--log-level", "loud"],
+            ["--kubeconfig", "/nonexistent-kubeconfig"], ["--certfile", "/etc/hostname"], ["--port", "70000"], ["--max-pods", "0"],
+        ] {
             let r = try Self.run(args)
             #expect(r.status == 2, "\(args): \(r.stderr)")
             #expect(r.stderr.hasPrefix("systemk: "), "\(args): \(r.stderr)")
         }
+    }
+
+    @Test func withNeitherAClusterNorManifestsItSaysWhatIsMissing() throws {
+        // No flags: live mode with kubectl's default kubeconfig, which this HOME lacks.
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("systemk-home-\(UUID().uuidString)").path
+        let r = try Self.run(["--dry-run"], environment: ["HOME": home, "PATH": "/usr/bin:/bin"])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stderr.contains("systemk: ") && r.stderr.contains(home + "/.kube/config"), "\(r.stderr)")
     }
 }

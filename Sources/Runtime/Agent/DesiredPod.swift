@@ -5,10 +5,13 @@ public struct DesiredPod: Sendable, Equatable {
     public var plan: PodPlan
     /// The manifest file (standalone mode) or `api` (a pod bound by the API server).
     public var source: String
+    /// The bytes of the plan's `.runtime(source:)` files (tokens, the cluster CA), by source.
+    public var runtimeContent: [String: [UInt8]]
 
-    public init(plan: PodPlan, source: String) {
+    public init(plan: PodPlan, source: String, runtimeContent: [String: [UInt8]] = [:]) {
         self.plan = plan
         self.source = source
+        self.runtimeContent = runtimeContent
     }
 
     public var key: String { "\(plan.namespace)/\(plan.name)" }
@@ -24,6 +27,8 @@ public struct ReconcileReport: Sendable, Equatable {
     public var removed: [String] = []
     /// Pods that were left alone (already as planned), incl. adopted running pods.
     public var unchanged: [String] = []
+    /// Pods not desired now but asked to be kept (held back by the agent) whose units stay as they are.
+    public var kept: [String] = []
     /// Units started because they were installed but not running (and had never run, or their pod's
     /// init containers are retried).
     public var started: [String] = []

@@ -55,8 +55,9 @@ public actor PodReconciler {
         return (units, foreign.sorted())
     }
 
-    /// One reconcile pass.
-    public func reconcile(_ desired: [DesiredPod]) async throws -> ReconcileReport {
+    /// One reconcile pass. Installed pods whose UID is in `keep` are left as they are even though
+    /// they are not desired (the agent holds them back: a ConfigMap they need vanished, ...).
+    public func reconcile(_ desired: [DesiredPod], keep: Set<String> = []) async throws -> ReconcileReport {
         var report = ReconcileReport()
         let (installed, foreign) = try await installedUnits()
         report.foreignUnits = foreign
@@ -75,6 +76,10 @@ public actor PodReconciler {
         var directoriesToRemove: [String] = []
 
         for (uid, units) in installedByPod.sorted(by: { $0.key < $1.key }) where !desiredUIDs.contains(uid) {
+            if keep.contains(uid) {
+                report.kept.append(units[0].pod)
+                continue
+            }
             let names = units.map(\.name).sorted()
             toStop += names
             toRemove += names
@@ -116,9 +121,9 @@ public actor PodReconciler {
         let materializer = self.materializer
         var outcomes: [Result<ApplyReport, ApplyError>] = []
         if let first = desired.first {
-            outcomes.append(Result { () throws(ApplyError) in try materializer.apply(first.plan) })
-            outcomes += desired.dropFirst().map(\.plan).concurrentMap { plan in
-                Result { () throws(ApplyError) in try materializer.apply(plan) }
+            outcomes.append(Result { () throws(ApplyError) in try materializer.apply(first.plan, runtimeContent: first.runtimeContent) })
+            outcomes += Array(desired.dropFirst()).concurrentMap { pod in
+                Result { () throws(ApplyError) in try materializer.apply(pod.plan, runtimeContent: pod.runtimeContent) }
             }
         }
         for (pod, outcome) in zip(desired, outcomes) {

@@ -6,7 +6,7 @@ import Glibc
 /// `--node-external-ip` are not given: the first private address (RFC 1918 for IPv4, RFC 4193
 /// unique-local for IPv6) is the internal one, the first other global address the external one; when
 /// only one is found it serves as both; when neither, there is no address to run pods on.
-public struct NodeAddresses: Sendable, Equatable {
+public struct NodeAddresses: Sendable, Hashable {
     public var internalIP: String
     public var externalIP: String
 

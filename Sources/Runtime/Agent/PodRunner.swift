@@ -1,0 +1,352 @@
+import Foundation
+import KubeClient
+import PodCompiler
+
+/// Finds the unit file of an image's package, installing the package first when the runtime may
+/// (standalone and live modes) or only looking (dry runs).
+public protocol PackageUnitSource: Sendable {
+    func packageUnit(for image: ImageReference) async throws -> PackageUnit?
+}
+
+/// The bytes of the plan's files that only the runtime knows (`.runtime(source:)`: service-account
+/// tokens, the cluster's CA), by source. Live mode has one; standalone pods have no such files.
+public protocol RuntimeContentSource: Sendable {
+    func runtimeContent(for plan: PodPlan, pod: CompilerPod) async throws -> [String: [UInt8]]
+}
+
+/// One pod the runner should run: the compiler's pod with where it came from, and the ConfigMaps and
+/// Secrets of its namespace that it may read.
+public struct PodRequest: Sendable {
+    public var entry: ManifestSet.PodEntry
+    public var configMaps: [String: CompilerConfigMap]
+    public var secrets: [String: CompilerSecret]
+
+    public init(
+        entry: ManifestSet.PodEntry, configMaps: [String: CompilerConfigMap] = [:],
+        secrets: [String: CompilerSecret] = [:]
+    ) {
+        self.entry = entry
+        self.configMaps = configMaps
+        self.secrets = secrets
+    }
+
+    /// `namespace/name`.
+    public var key: String { "\(entry.pod.namespace)/\(entry.pod.name)" }
+    /// The pod's UID, or the one the compiler derives for a pod without one.
+    public var uid: String {
+        entry.pod.metadata.uid ?? DeterministicUID.uid(namespace: entry.pod.namespace, name: entry.pod.name)
+    }
+}
+
+/// A pod's status as the runner sees it: from its units, or, for a pod held back before install,
+/// Pending with the reason.
+public struct PodStatusReport: Sendable, Equatable {
+    public var namespace: String
+    public var name: String
+    public var uid: String
+    public var status: PodStatus
+
+    public var key: String { "\(namespace)/\(name)" }
+}
+
+/// The part of the node agent shared by standalone and live mode: given the pods to run, install
+/// their packages, compile them, check them, and reconcile systemd with them; then follow systemd's
+/// signals, report each pod's status as it changes, and retry failed init containers per the pod's
+/// restartPolicy (systemd does not re-queue app units after a failed init unit later succeeds).
+///
+/// A pod that cannot run yet is held back, with a status saying why (as the kubelet's waiting
+/// reasons): its package failed to install (`ErrImagePull`, tried again with back-off 10 s doubling to
+/// 5 min), it does not compile or names a user the node lacks (`CreateContainerConfigError`), or its
+/// runtime files (tokens) are not available (`ContainerCreating`). A held-back pod that already runs
+/// keeps running as it was.
+public actor PodRunner {
+    let node: NodeFacts
+    let systemd: any SystemdManager
+    let reconciler: PodReconciler
+    let packages: (any PackageUnitSource)?
+    let runtimeContent: (any RuntimeContentSource)?
+    let users: any UserDatabase
+    let log: @Sendable (String) -> Void
+    let onStatus: @Sendable ([PodStatusReport]) async -> Void
+
+    /// Units of the current desired pods, by unit name.
+    var unitIndex: [String: IndexedUnit] = [:]
+    struct IndexedUnit {
+        var pod: String
+        var uid: String
+        var role: PlannedUnit.Role
+        var policy: String
+        var units: [String]
+    }
+    /// The unit files of the desired pods, by unit name, as last planned (status needs their
+    /// `[X-Kubernetes]` sections; no need to read them back from disk at each change).
+    var unitFiles: [String: String] = [:]
+    /// When to try again the images that failed to install, and the back-off after that.
+    public private(set) var imageRetryAt: ContinuousClock.Instant?
+    var imageRetryDelay = 10
+    /// Pods whose units changed state since their status was last reported: reported together, at
+    /// most every `statusInterval`, so that a burst of signals (200 pods starting) costs a few passes.
+    var dirtyPods: [String: [String]] = [:]
+    var statusFlushScheduled = false
+    let statusInterval: Duration
+    /// Back-off of init-container retries per pod, in seconds (10 s doubling to 300 s, as the kubelet).
+    var initBackoff: [String: Int] = [:]
+    /// Restarts of init containers the runner made itself, by unit (systemd counts only its own).
+    var runtimeRestarts: [String: Int32] = [:]
+    /// UIDs being deleted: their stopped containers will not restart, so their phase is terminal.
+    var terminating: Set<String> = []
+
+    public init(
+        node: NodeFacts, systemd: any SystemdManager, reconciler: PodReconciler, packages: (any PackageUnitSource)?,
+        runtimeContent: (any RuntimeContentSource)? = nil, users: any UserDatabase = SystemUserDatabase(),
+        statusInterval: Duration = .milliseconds(200), log: @escaping @Sendable (String) -> Void,
+        onStatus: @escaping @Sendable ([PodStatusReport]) async -> Void
+    ) {
+        self.node = node
+        self.systemd = systemd
+        self.reconciler = reconciler
+        self.packages = packages
+        self.runtimeContent = runtimeContent
+        self.users = users
+        self.statusInterval = statusInterval
+        self.log = log
+        self.onStatus = onStatus
+    }
+
+    /// True when images that failed to install are due to be tried again.
+    public var imageRetryDue: Bool { imageRetryAt.map { ContinuousClock.now >= $0 } ?? false }
+
+    /// Makes systemd run exactly `requests` (one reconcile pass); pods held back are reported.
+    public func run(_ requests: [PodRequest]) async throws -> ReconcileReport {
+        var held: [PodStatusReport] = []
+        var keep: Set<String> = []
+        func holdBack(_ request: PodRequest, blocked: Set<String>, reason: String, message: String) {
+            keep.insert(request.uid)
+            held.append(Self.heldBack(request, blocked: blocked, reason: reason, message: message))
+        }
+
+        // Packages, one image at a time (apt takes one lock anyway).
+        var packageUnits: [String: PackageUnit] = [:]
+        var failedImages: [String: String] = [:]
+        if let packages {
+            for request in requests {
+                for c in Self.containers(of: request) {
+                    guard let image = c.image, packageUnits[image] == nil, failedImages[image] == nil,
+                        case let .success(ref) = ImageReference.parse(image), ref.packageName != nil
+                    else { continue }
+                    do {
+                        if let unit = try await packages.packageUnit(for: ref) { packageUnits[image] = unit }
+                    } catch {
+                        failedImages[image] = "\(error)"
+                        log("error: pod \(request.key): image \(image): \(error)")
+                    }
+                }
+            }
+        }
+        if failedImages.isEmpty {
+            imageRetryDelay = 10
+            imageRetryAt = nil
+        } else {
+            let delay = imageRetryDelay
+            imageRetryDelay = min(300, delay * 2)
+            imageRetryAt = ContinuousClock.now.advanced(by: .seconds(delay))
+            log("retrying the images that failed in \(delay)s: \(failedImages.keys.sorted().joined(separator: ", "))")
+        }
+
+        // Compile each pod on its own (in parallel); a pod's error holds back only that pod.
+        var compilable: [PodRequest] = []
+        for request in requests {
+            let failed = Self.containers(of: request).filter { $0.image.map { failedImages[$0] != nil } ?? false }
+            if failed.isEmpty {
+                compilable.append(request)
+            } else {
+                let message = failed.compactMap { c in c.image.flatMap { failedImages[$0] }.map { "\(c.name): \($0)" } }
+                holdBack(request, blocked: Set(failed.map(\.name)), reason: "ErrImagePull", message: message.joined(separator: "; "))
+            }
+        }
+        let node = self.node
+        let found = packageUnits
+        let results = compilable.concurrentMap { request in
+            Result { () throws(CompileError) in
+                try PodCompiler.compile(
+                    CompileInput(
+                        pod: request.entry.pod, source: request.entry.source, configMaps: request.configMaps,
+                        secrets: request.secrets, packageUnits: found, node: node))
+            }
+        }
+        var desired: [DesiredPod] = []
+        for (request, result) in zip(compilable, results) {
+            let plan: PodPlan
+            switch result {
+            case .success(let compiled): plan = compiled
+            case .failure(let error):
+                log("error: \(error)")
+                holdBack(request, blocked: Set(Self.containers(of: request).map(\.name)), reason: "CreateContainerConfigError", message: error.description)
+                continue
+            }
+            // Pods systemd would refuse to run (a user or group the node lacks) are not installed.
+            let problems = UnitIdentityCheck.problems(in: plan, users: users)
+            if !problems.isEmpty {
+                for problem in problems { log("error: pod \(request.key): \(problem)") }
+                holdBack(
+                    request, blocked: Set(problems.map(\.container)), reason: UnitIdentityCheck.reason,
+                    message: problems.map(\.description).joined(separator: "; "))
+                continue
+            }
+            var content: [String: [UInt8]] = [:]
+            if let runtimeContent, plan.files.contains(where: { if case .runtime = $0.content { true } else { false } }) {
+                do {
+                    content = try await runtimeContent.runtimeContent(for: plan, pod: request.entry.pod)
+                } catch {
+                    log("error: pod \(request.key): \(error)")
+                    holdBack(request, blocked: Set(plan.units.map(\.container)), reason: "ContainerCreating", message: "\(error)")
+                    continue
+                }
+            }
+            desired.append(DesiredPod(plan: plan, source: request.entry.source.file ?? "api", runtimeContent: content))
+        }
+
+        var index: [String: IndexedUnit] = [:]
+        for pod in desired {
+            let plan = pod.plan
+            let policy = plan.units.first.flatMap { try? UnitFile.parse($0.contents).lastValue("RestartPolicy", in: "X-Kubernetes") } ?? "Always"
+            for unit in plan.units {
+                index[unit.name] = IndexedUnit(pod: pod.key, uid: plan.uid, role: unit.role, policy: policy, units: plan.units.map(\.name))
+            }
+        }
+        let report = try await reconciler.reconcile(desired, keep: keep)
+        // Units of held-back pods that keep running stay indexed, so their status still follows them.
+        for (name, entry) in unitIndex where keep.contains(entry.uid) && index[name] == nil { index[name] = entry }
+        unitIndex = index
+        var files = Dictionary(desired.flatMap { $0.plan.units.map { ($0.name, $0.contents) } }, uniquingKeysWith: { a, _ in a })
+        for (name, text) in unitFiles where index[name] != nil && files[name] == nil { files[name] = text }
+        unitFiles = files
+        let live = Set(index.values.map(\.uid))
+        initBackoff = initBackoff.filter { key, _ in index.values.contains { $0.pod == key } }
+        terminating.formIntersection(live)
+        runtimeRestarts = runtimeRestarts.filter { index[$0.key] != nil }
+
+        let stillRunning = Set(report.kept)
+        let waiting = held.filter { !stillRunning.contains($0.key) }
+        if !waiting.isEmpty { await onStatus(waiting) }
+        // Report every desired pod once after the pass (new pods start Pending; adopted ones as they are).
+        for pod in desired { markDirty(pod.key, units: pod.plan.units.map(\.name)) }
+        return report
+    }
+
+    /// Marks pods whose deletion began: their containers will not restart, their phase becomes terminal.
+    public func setTerminating(_ uids: Set<String>) {
+        terminating = uids
+    }
+
+    /// Follows systemd's unit state changes until the stream ends.
+    public func consume(_ changes: AsyncStream<UnitStateChange>) async {
+        for await change in changes { await handle(change) }
+        log("error: the connection to systemd ended")
+    }
+
+    func handle(_ change: UnitStateChange) async {
+        guard let entry = unitIndex[change.unit] else { return }
+        guard let state = change.activeState else { return }
+        markDirty(entry.pod, units: entry.units)
+        guard entry.role == .initContainer, state == .failed, entry.policy != "Never", !terminating.contains(entry.uid) else { return }
+        let delay = initBackoff[entry.pod] ?? 10
+        initBackoff[entry.pod] = min(300, delay * 2)
+        log("pod \(entry.pod): init container unit \(change.unit) failed; retrying the pod's init containers in \(delay)s")
+        let systemd = self.systemd
+        let units = entry.units
+        let log = self.log
+        let unit = change.unit
+        Task {
+            try? await Task.sleep(for: .seconds(delay))
+            guard self.stillIndexed(unit, uid: entry.uid) else { return }
+            self.countRestart(unit)
+            do {
+                try await systemd.resetFailed(units)
+                try await systemd.start(units)
+            } catch {
+                log("pod \(entry.pod): retrying init containers: \(error)")
+            }
+        }
+    }
+
+    func stillIndexed(_ unit: String, uid: String) -> Bool {
+        unitIndex[unit]?.uid == uid && !terminating.contains(uid)
+    }
+
+    func countRestart(_ unit: String) {
+        runtimeRestarts[unit, default: 0] += 1
+    }
+
+    func markDirty(_ pod: String, units: [String]) {
+        dirtyPods[pod] = units
+        guard !statusFlushScheduled else { return }
+        statusFlushScheduled = true
+        let interval = statusInterval
+        Task {
+            try? await Task.sleep(for: interval)
+            await self.flushStatuses()
+        }
+    }
+
+    func flushStatuses() async {
+        statusFlushScheduled = false
+        let pods = dirtyPods
+        dirtyPods = [:]
+        var reports: [PodStatusReport] = []
+        for (_, units) in pods.sorted(by: { $0.key < $1.key }) {
+            if let report = await status(of: units) { reports.append(report) }
+        }
+        if !reports.isEmpty { await onStatus(reports) }
+    }
+
+    /// Rebuilds a pod's status from its unit files (as planned and installed) and systemd's properties.
+    func status(of units: [String]) async -> PodStatusReport? {
+        var observed: [ObservedUnit] = []
+        for unit in units {
+            guard let properties = try? await systemd.properties(of: unit) else { continue }
+            let text = unitFiles[unit] ?? (try? String(contentsOfFile: systemd.unitDirectory + "/" + unit, encoding: .utf8))
+            observed.append(
+                ObservedUnit(name: unit, unitFile: text, properties: properties, additionalRestarts: runtimeRestarts[unit] ?? 0))
+        }
+        guard let mapped = PodStatusMapper.map(observed, terminalPods: terminating).pods.first else { return nil }
+        return PodStatusReport(namespace: mapped.namespace, name: mapped.name, uid: mapped.uid, status: mapped.status)
+    }
+
+    /// The status of a pod held back before install: its `blocked` containers waiting with `reason`,
+    /// the others waiting for them.
+    static func heldBack(_ request: PodRequest, blocked: Set<String>, reason: String, message: String) -> PodStatusReport {
+        let pod = request.entry.pod
+        func status(_ c: Container) -> ContainerStatus {
+            let waiting: ContainerState =
+                blocked.contains(c.name)
+                ? .waiting(reason, message)
+                : .waiting((pod.spec.initContainers ?? []).isEmpty ? "ContainerCreating" : "PodInitializing")
+            return ContainerStatus(name: c.name, state: waiting, lastState: ContainerState(), image: c.image ?? "")
+        }
+        let inits = (pod.spec.initContainers ?? []).map(status)
+        let apps = pod.spec.containers.map(status).sorted { $0.name < $1.name }
+        let unready = "containers with unready status: [" + apps.map(\.name).joined(separator: " ") + "]"
+        var conditions = [
+            PodCondition(type: "Initialized", status: inits.isEmpty, reason: inits.isEmpty ? nil : "ContainersNotInitialized",
+                         message: inits.isEmpty ? nil : "containers with incomplete status: [" + inits.map(\.name).joined(separator: " ") + "]"),
+            PodCondition(type: "Ready", status: false, reason: "ContainersNotReady", message: unready),
+            PodCondition(type: "ContainersReady", status: false, reason: "ContainersNotReady", message: unready),
+            PodCondition(type: "PodScheduled", status: true),
+        ]
+        conditions.sort { order($0.type) < order($1.type) }
+        return PodStatusReport(
+            namespace: pod.namespace, name: pod.name, uid: request.uid,
+            status: PodStatus(
+                phase: PodPhase.pending.rawValue, conditions: conditions, initContainerStatuses: inits.isEmpty ? nil : inits,
+                containerStatuses: apps))
+    }
+
+    static func order(_ type: String) -> Int {
+        ["Initialized": 0, "Ready": 1, "ContainersReady": 2, "PodScheduled": 3][type] ?? 4
+    }
+
+    static func containers(of request: PodRequest) -> [Container] {
+        (request.entry.pod.spec.initContainers ?? []) + request.entry.pod.spec.containers
+    }
+}

@@ -1,0 +1,360 @@
+import Foundation
+import KubeClient
+import PodCompiler
+
+/// `systemk --kubeconfig ...`: runs the pods the API server binds to this node.
+///
+/// It watches the pods with `spec.nodeName` = this node (one informer, which never loses an event),
+/// and for each reads its ConfigMaps and Secrets (`ReferencedObjects`) and service-account tokens
+/// (`ServiceAccountTokens`); `PodRunner` installs packages, compiles and reconciles systemd. Statuses
+/// come from systemd's signals and are written to each pod's status subresource when they change.
+/// A pod being deleted is stopped (its units' stop timeout is its grace period), its units and files
+/// removed, then the pod is deleted for good with a UID precondition (so a new pod of the same name is
+/// never deleted by mistake). Changes to ConfigMaps, Secrets and renewed tokens rewrite the files.
+/// After a restart, pods whose units are as planned are adopted without a restart.
+///
+/// Pods of `--manifests` run alongside, like the kubelet's static pods (their status goes to the log).
+public actor LiveAgent {
+    let client: KubeClient
+    let node: NodeFacts
+    let systemd: any SystemdManager
+    let objects: ReferencedObjects
+    let tokens: ServiceAccountTokens
+    let manifests: ManifestDirectory?
+    let log: @Sendable (String) -> Void
+    let onPods: @Sendable ([KubeClient::Pod]) async -> Void
+    let runner: PodRunner
+    let staticLog: StatusLog
+
+    /// The API's pods bound to this node, by UID.
+    var pods: [String: KubeClient::Pod] = [:]
+    /// Pods parsed for the compiler, by UID, with the resourceVersion they were parsed at.
+    var parsed: [String: (version: String, entry: Result<ManifestSet.PodEntry, CompileError>)] = [:]
+    /// The status last written per pod UID (or read back from the API).
+    var written: [String: PodStatus] = [:]
+    /// UIDs whose final delete was sent.
+    var finalized: Set<String> = []
+    var synced = false
+    var reconcilePending = false
+    var reconcileRunning = false
+    /// Status writes in flight at most (the API server's and this process' connection pool).
+    let statusConcurrency = 16
+
+    public init(
+        client: KubeClient, node: NodeFacts, systemd: any SystemdManager, reconciler: PodReconciler,
+        packages: (any PackageUnitSource)?, objects: ReferencedObjects, tokens: ServiceAccountTokens,
+        manifests: String?, users: any UserDatabase = SystemUserDatabase(),
+        log: @escaping @Sendable (String) -> Void, onPods: @escaping @Sendable ([KubeClient::Pod]) async -> Void = { _ in }
+    ) {
+        self.client = client
+        self.node = node
+        self.systemd = systemd
+        self.objects = objects
+        self.tokens = tokens
+        self.manifests = manifests.map { ManifestDirectory(path: $0) }
+        self.log = log
+        self.onPods = onPods
+        self.staticLog = StatusLog(log: log)
+        let box = WeakAgent()
+        self.runner = PodRunner(
+            node: node, systemd: systemd, reconciler: reconciler, packages: packages,
+            runtimeContent: TokenContent(tokens: tokens), users: users, log: log,
+            onStatus: { reports in await box.agent?.report(reports) })
+        box.agent = self
+    }
+
+    /// Runs until cancelled: follows the pods, systemd's signals, object and token changes.
+    /// `ready` is called once the first pass over the API's pods is done.
+    public func run(ready: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let changes = try await systemd.stateChanges()
+        let informer = client.podInformer(nodeName: node.nodeName)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await self.runner.consume(changes) }
+            group.addTask {
+                for await event in informer { await self.handle(event, ready: ready) }
+            }
+            group.addTask {
+                for await ref in self.objects.changes {
+                    self.log("\(ref) changed: updating the pods that use it")
+                    await self.scheduleReconcile()
+                }
+            }
+            group.addTask {
+                for await key in self.tokens.renewals {
+                    self.log("token of \(key.namespace)/\(key.podName) renewed: rewriting its files")
+                    await self.scheduleReconcile()
+                }
+            }
+            group.addTask {
+                // Images that failed to install are tried again when due; static pods' directory is
+                // checked for changes.
+                var seen = self.manifests?.fingerprint() ?? [:]
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .seconds(1))
+                    let now = self.manifests?.fingerprint() ?? [:]
+                    if await self.runner.imageRetryDue || now != seen {
+                        seen = now
+                        await self.scheduleReconcile()
+                    }
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    func handle(_ event: InformerEvent<KubeClient::Pod>, ready: @Sendable (Int) -> Void) async {
+        switch event {
+        case .added(let pod, _), .modified(let pod, _):
+            guard let uid = pod.metadata.uid else { return }
+            pods[uid] = pod
+            if let status = pod.status { written[uid] = status }
+        case .deleted(let pod, _):
+            guard let uid = pod.metadata.uid else { return }
+            pods[uid] = nil
+        case .synced:
+            if !synced {
+                synced = true
+                await reconcile()
+                ready(pods.count)
+                return
+            }
+        case .interrupted(let error, let retryIn):
+            log("watching pods: \(error); again in \(retryIn)")
+            return
+        }
+        await onPods(pods.values.sorted { ($0.metadata.namespace ?? "", $0.metadata.name ?? "") < ($1.metadata.namespace ?? "", $1.metadata.name ?? "") })
+        if synced { scheduleReconcile() }
+    }
+
+    /// Reconciles soon: a burst of events (200 pods created) is one pass once it settles for 30 ms
+    /// (at most 1 s after the first); a pass already running is followed by one more.
+    func scheduleReconcile() {
+        guard synced else { return }
+        if reconcileRunning {
+            reconcilePending = true
+            return
+        }
+        guard !reconcilePending else { return }
+        reconcilePending = true
+        Task {
+            try? await Task.sleep(for: .milliseconds(30))
+            await self.reconcile()
+        }
+    }
+
+    /// One pass: the desired pods to the runner, then the final delete of pods whose units are gone.
+    func reconcile() async {
+        reconcilePending = false
+        reconcileRunning = true
+        defer {
+            reconcileRunning = false
+            if reconcilePending {
+                reconcilePending = false
+                scheduleReconcile()
+            }
+        }
+        var requests: [PodRequest] = []
+        var deleting: [KubeClient::Pod] = []
+        for (uid, pod) in pods.sorted(by: { $0.key < $1.key }) {
+            if pod.metadata.deletionTimestamp != nil {
+                deleting.append(pod)
+                continue
+            }
+            guard let entry = entry(uid: uid, pod: pod) else { continue }
+            let references = PodReferences(entry.pod, serviceAccountTokens: node.serviceAccountTokens)
+            await objects.need(references.objectRefs, for: uid)
+            let namespace = entry.pod.namespace
+            requests.append(
+                PodRequest(
+                    entry: entry, configMaps: await objects.configMaps(namespace: namespace),
+                    secrets: await objects.secrets(namespace: namespace)))
+        }
+        if let manifests {
+            var directory = manifests
+            let loaded = directory.load()
+            for e in loaded.errors { log("error: \(e)") }
+            let keys = Set(requests.map(\.key))
+            for entry in loaded.set.pods {
+                let request = PodRequest(
+                    entry: entry, configMaps: loaded.set.configMaps[entry.pod.namespace] ?? [:],
+                    secrets: loaded.set.secrets[entry.pod.namespace] ?? [:])
+                guard !keys.contains(request.key) else {
+                    log("error: static pod \(request.key) of \(manifests.path) has the name of a pod of the API: not run")
+                    continue
+                }
+                requests.append(request)
+            }
+        }
+        let parsedUIDs = Set(pods.keys)
+        parsed = parsed.filter { parsedUIDs.contains($0.key) }
+        await runner.setTerminating(Set(deleting.compactMap(\.metadata.uid)))
+        do {
+            _ = try await runner.run(requests)
+        } catch {
+            log("error: reconcile: \(error)")
+            return
+        }
+        // The units of the pods being deleted are stopped and removed: delete them for good.
+        for pod in deleting {
+            guard let uid = pod.metadata.uid, !finalized.contains(uid) else { continue }
+            finalized.insert(uid)
+            await finalize(pod, uid: uid)
+        }
+        // Forget what gone pods needed.
+        let present = Set(pods.keys)
+        for uid in finalized where !present.contains(uid) { finalized.remove(uid) }
+        for uid in Set(written.keys).subtracting(present) {
+            written[uid] = nil
+            await objects.release(podUID: uid)
+            await tokens.forget(podUID: uid)
+        }
+    }
+
+    /// The final delete of a pod whose containers stopped: grace period 0, only this incarnation.
+    func finalize(_ pod: KubeClient::Pod, uid: String) async {
+        let namespace = pod.metadata.namespace ?? "default"
+        let name = pod.metadata.name ?? ""
+        do {
+            try await client.deletePod(namespace: namespace, name: name, gracePeriodSeconds: 0, uid: uid)
+            log("pod \(namespace)/\(name): stopped and deleted")
+        } catch .notFound {
+            // Already gone.
+        } catch .conflict {
+            log("pod \(namespace)/\(name): not deleted: the name now belongs to another pod")
+        } catch {
+            finalized.remove(uid)
+            log("error: pod \(namespace)/\(name): final delete: \(error); trying again at the next pass")
+        }
+        await objects.release(podUID: uid)
+        await tokens.forget(podUID: uid)
+    }
+
+    /// The compiler's view of an API pod, parsed again only when the pod changed.
+    func entry(uid: String, pod: KubeClient::Pod) -> ManifestSet.PodEntry? {
+        let version = pod.metadata.resourceVersion ?? ""
+        if let cached = parsed[uid], cached.version == version {
+            return try? cached.entry.get()
+        }
+        let key = "\(pod.metadata.namespace ?? "default")/\(pod.metadata.name ?? "")"
+        let result: Result<ManifestSet.PodEntry, CompileError>
+        do throws(CompileError) {
+            guard let manifest = pod.manifest else {
+                throw CompileError(.invalidDocument, path: "", "the API server sent pod \(key) without its JSON")
+            }
+            var set = ManifestSet()
+            try set.add(Array(manifest), file: "api:\(key)")
+            guard let first = set.pods.first else {
+                throw CompileError(.invalidDocument, path: "", "pod \(key) is not a Pod")
+            }
+            result = .success(first)
+        } catch {
+            result = .failure(error)
+            log("error: pod \(key): \(error)")
+        }
+        parsed[uid] = (version, result)
+        return try? result.get()
+    }
+
+    /// Writes the statuses that changed to the API (static pods' to the log).
+    func report(_ reports: [PodStatusReport]) async {
+        var updates: [(pod: KubeClient::Pod, status: PodStatus)] = []
+        var local: [PodStatusReport] = []
+        let now = Date()
+        for report in reports {
+            guard let pod = pods[report.uid] else {
+                local.append(report)
+                continue
+            }
+            let previous = written[report.uid] ?? pod.status ?? PodStatus()
+            let status = Self.merge(report.status, into: previous, node: node, now: now)
+            guard status != previous else { continue }
+            written[report.uid] = status
+            updates.append((pod, status))
+        }
+        if !local.isEmpty { await staticLog.record(local) }
+        guard !updates.isEmpty else { return }
+        let client = self.client
+        let log = self.log
+        await withTaskGroup(of: Void.self) { group in
+            var inFlight = 0
+            for (pod, status) in updates {
+                if inFlight == statusConcurrency {
+                    await group.next()
+                    inFlight -= 1
+                }
+                inFlight += 1
+                group.addTask {
+                    let namespace = pod.metadata.namespace ?? "default"
+                    let name = pod.metadata.name ?? ""
+                    do throws(KubeError) {
+                        _ = try await client.updatePodStatus(namespace: namespace, name: name, from: pod) { current in
+                            current = Self.keepTerminal(status, over: current)
+                        }
+                    } catch .notFound {
+                        // Deleted meanwhile.
+                    } catch {
+                        log("error: pod \(namespace)/\(name): status update: \(error)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The runner's status with what only the agent knows: the node's addresses (host networking),
+    /// the start time, the conditions' transition times (kept while a condition's status is unchanged),
+    /// the scheduler's condition and the QoS class the API server set.
+    static func merge(_ mapped: PodStatus, into previous: PodStatus, node: NodeFacts, now: Date) -> PodStatus {
+        var status = mapped
+        let ip = node.internalIP
+        status.hostIP = ip
+        status.hostIPs = ip.map { [HostIP(ip: $0)] }
+        status.podIP = ip
+        status.podIPs = ip.map { [PodIP(ip: $0)] }
+        status.startTime = previous.startTime ?? Timestamp(Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down)))
+        status.qosClass = previous.qosClass
+        let stamp = Timestamp(Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down)))
+        status.conditions = (mapped.conditions ?? []).map { condition in
+            var condition = condition
+            if condition.type == "PodScheduled", let scheduled = previous.conditions?.first(where: { $0.type == "PodScheduled" }) {
+                return scheduled
+            }
+            if let old = previous.conditions?.first(where: { $0.type == condition.type }), old.status == condition.status {
+                condition.lastTransitionTime = old.lastTransitionTime ?? stamp
+            } else {
+                condition.lastTransitionTime = stamp
+            }
+            return condition
+        }
+        return keepTerminal(status, over: previous)
+    }
+
+    /// A pod that reached Succeeded or Failed stays there, as the kubelet keeps it.
+    static func keepTerminal(_ status: PodStatus, over current: PodStatus) -> PodStatus {
+        if let phase = current.podPhase, phase == .succeeded || phase == .failed, status.podPhase != phase {
+            return current
+        }
+        return status
+    }
+}
+
+/// The runner's way back to the agent (the agent owns the runner).
+final class WeakAgent: @unchecked Sendable {
+    weak var agent: LiveAgent?
+}
+
+/// Service-account tokens and the cluster CA for the plans' runtime files.
+struct TokenContent: RuntimeContentSource {
+    let tokens: ServiceAccountTokens
+
+    func runtimeContent(for plan: PodPlan, pod: CompilerPod) async throws -> [String: [UInt8]] {
+        try await tokens.runtimeContent(for: plan, serviceAccount: pod.spec.serviceAccountName ?? pod.spec.serviceAccount ?? "default")
+    }
+}
+
+extension LiveAgent {
+    /// `WATCHDOG=1`, sent from the actor: only an agent that still gets to run its jobs pings.
+    public func heartbeat() {
+        _ = ServiceNotifier.watchdog()
+    }
+}

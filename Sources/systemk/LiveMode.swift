@@ -1,0 +1,108 @@
+import Foundation
+import KubeClient
+import KubeletAPI
+import PodCompiler
+import SystemkRuntime
+
+/// Live mode wired together: the Node (registration, Lease, status), the pods (`LiveAgent`) and the
+/// kubelet API, with systemd told when systemk is ready and fed its watchdog.
+struct LiveMode {
+    let command: SystemkCommand
+    let node: NodeFacts
+    let addresses: NodeAddresses
+    let systemd: BusSystemdManager
+    let reconciler: PodReconciler
+    let packages: InstalledPackageUnits
+    let client: KubeClient
+    let log: Log
+
+    func run() async throws {
+        let info: @Sendable (String) -> Void = { [log] in log.info($0) }
+        let systemd = self.systemd
+        let systemdVersion = node.systemdVersion
+        let stateDirectory = node.stateDirectory
+
+        // The kubelet API first: a port in use is a start-up error, not something to find out later.
+        let store = PodStore()
+        let journal = try await JournalReader.open()
+        let certificate: ServingCertificate =
+            if let cert = command.certFile, let key = command.keyFile {
+                .files(certificate: cert, key: key)
+            } else {
+                .selfSigned(hosts: Array(Set([addresses.internalIP, addresses.externalIP, node.nodeName])).sorted())
+            }
+        let server: KubeletServer
+        do {
+            server = try await KubeletServer.start(
+                KubeletServer.Configuration(port: command.port, certificate: certificate, clientCAFile: command.clientCAFile),
+                logs: JournalContainerLogSource(ContainerLogs(systemd: systemd, journal: journal, userManager: command.userMode)),
+                pods: store)
+        } catch {
+            throw Fatal(message: error.description)
+        }
+        if command.clientCAFile == nil {
+            info("warning: the kubelet API on port \(server.port) has no --client-ca-file: anyone who reaches it can read every container's logs")
+        }
+
+        let controller = NodeController(
+            client: client,
+            parameters: NodeParameters(
+                nodeName: node.nodeName, addresses: addresses, taint: !command.disableTaint, maxPods: command.maxPods,
+                kubeletPort: server.port),
+            facts: { HostFacts.read(stateDirectory: stateDirectory, systemdVersion: String(systemdVersion)) },
+            health: {
+                do {
+                    _ = try await systemd.version()
+                    return (true, "systemk is posting ready status")
+                } catch {
+                    return (false, "systemd cannot be reached: \(error)")
+                }
+            },
+            log: info)
+        // Register, trying again while the API server cannot be reached (a node that boots before its
+        // control plane waits for it).
+        var delay = 1
+        while true {
+            do {
+                let registered = try await controller.register()
+                info("registered node \(node.nodeName) (uid \(registered.metadata.uid ?? "?"))")
+                break
+            } catch {
+                info("error: registering node \(node.nodeName): \(error); again in \(delay)s")
+                try await Task.sleep(for: .seconds(delay))
+                delay = min(30, delay * 2)
+            }
+        }
+
+        let objects = ReferencedObjects(client: client, log: info)
+        let tokens = ServiceAccountTokens(client: client, clusterCAPEM: client.configuration.certificateAuthorityPEM, log: info)
+        let agent = LiveAgent(
+            client: client, node: node, systemd: systemd, reconciler: reconciler, packages: packages, objects: objects,
+            tokens: tokens, manifests: command.manifests, log: info,
+            onPods: { pods in
+                try? await store.replaceAll(podsJSON: pods.compactMap { $0.raw.map { Array($0) } })
+            })
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await controller.run() }
+            group.addTask {
+                try await agent.run(ready: { count in
+                    _ = ServiceNotifier.status("node \(node.nodeName): \(count) pod\(count == 1 ? "" : "s")")
+                    _ = ServiceNotifier.ready()
+                    info("ready: \(count) pod\(count == 1 ? "" : "s") bound to this node")
+                })
+            }
+            if let interval = ServiceNotifier.watchdogInterval() {
+                group.addTask {
+                    // Fed only while the agent's actor gets to run.
+                    while !Task.isCancelled {
+                        await agent.heartbeat()
+                        try await Task.sleep(for: interval)
+                    }
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+        await server.stop()
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import KubeTestServer
+import SystemdTestSupport
+import Testing
+
+/// systemk live, end to end: the test API server (with node authorization, and its `pods/log` proxy
+/// checking the kubelet's certificate), a real systemd in a private namespace, and the `systemk`
+/// executable running there as a service with a node identity. kubectl drives it as a user would.
+@Suite(
+    .serialized,
+    .enabled(if: NamespacedSystemd.isAvailable, "\(NamespacedSystemd.unavailableReason ?? "")"),
+    .enabled(if: Kubectl.available, "kubectl is not installed"))
+struct LiveEndToEndTests {
+    /// The `systemk` executable SwiftPM built next to this test bundle.
+    static var binary: String {
+        var dir = Bundle.main.bundleURL
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("systemk").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("systemk").path
+    }
+
+    /// A cluster of one systemk node, `node-1` at 127.0.0.1.
+    struct Cluster {
+        let api: KubeTestServer
+        let kubectl: Kubectl
+        let systemd: NamespacedSystemd
+        let directory: String
+        var runs = 0
+
+        var state: String { directory + "/state" }
+
+        static func start(_ systemd: NamespacedSystemd) async throws -> Cluster {
+            let directory = systemd.dataDirectory + "/live"
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            // The kubelet API's certificate from a "server CA" the API server checks it against (as k3s
+            // does), and the API server's client certificate from the CA systemk is told to require.
+            let servingCA = try TestPKI.generate()
+            let clientCA = try TestPKI.generate()
+            try servingCA.issueServer(hosts: ["127.0.0.1"], commonName: "node-1")
+                .write(certificateTo: directory + "/kubelet.crt", keyTo: directory + "/kubelet.key")
+            try Data(clientCA.ca.certificatePEM.utf8).write(to: URL(fileURLWithPath: directory + "/client-ca.crt"))
+            var options = KubeTestServer.Options()
+            options.pki = livePKI
+            options.nodeAuthorization = true
+            options.kubeletCAPEM = servingCA.ca.certificatePEM
+            options.kubeletClientCredential = try clientCA.issueClient(
+                commonName: "kube-apiserver-kubelet-client", organizations: ["system:masters"])
+            let api = try await KubeTestServer.start(options)
+            try api.kubeconfig(for: .node("node-1"), at: directory + "/node.kubeconfig")
+            return Cluster(api: api, kubectl: try Kubectl(server: api), systemd: systemd, directory: directory)
+        }
+
+        func stop() async {
+            kubectl.cleanUp()
+            try? await api.shutdown()
+        }
+
+        mutating func startNode() throws {
+            runs += 1
+            let r = try systemd.run([
+                "systemd-run", "--unit=systemk-node-\(runs).service", "-p", "Restart=no", LiveEndToEndTests.binary,
+                "--kubeconfig", directory + "/node.kubeconfig", "--nodename", "node-1", "--node-ip", "127.0.0.1",
+                "--state-dir", state, "--port", "0", "--certfile", directory + "/kubelet.crt", "--keyfile",
+                directory + "/kubelet.key", "--client-ca-file", directory + "/client-ca.crt",
+            ])
+            if r.status != 0 { throw NamespacedSystemd.Failure(description: "starting systemk: \(r)") }
+        }
+
+        func killNode() throws {
+            _ = try systemd.systemctl("kill", "-s", "KILL", "systemk-node-\(runs).service")
+        }
+
+        func log() -> String { systemd.journal("systemk-node-\(runs).service") }
+
+        func property(_ unit: String, _ name: String) throws -> String {
+            try systemd.systemctl("show", "-p", name, "--value", unit).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        func kubectl(_ arguments: String...) async throws -> Kubectl.Result {
+            try await kubectl.run(arguments)
+        }
+
+        func apply(_ name: String, _ yaml: String) async throws {
+            let file = try kubectl.file(name, yaml)
+            let result = try await kubectl.run("apply", "-f", file)
+            if result.status != 0 { throw NamespacedSystemd.Failure(description: "kubectl apply \(name): \(result)") }
+        }
+
+        /// `kubectl get` with a JSONPath, trimmed; "" when the object is missing.
+        func get(_ what: String, _ jsonPath: String) async throws -> String {
+            try await kubectl.run(["get"] + what.split(separator: " ").map(String.init) + ["-o", "jsonpath=\(jsonPath)"])
+                .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
+        /// Polls (test side only) until `condition` holds, failing with systemk's log after `seconds`.
+        func wait(_ what: String, seconds: Double = 30, _ condition: () async throws -> Bool) async throws {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                if try await condition() { return }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            throw NamespacedSystemd.Failure(description: "timed out waiting for \(what)\nsystemk log:\n\(log())")
+        }
+    }
+
+    static func web(config: String = "v1") -> String {
+        """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: web-config, namespace: default}
+        data: {setting: "\(config)"}
+        ---
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: web, namespace: default}
+        spec:
+          nodeName: node-1
+          automountServiceAccountToken: false
+          initContainers:
+          - name: setup
+            image: /bin/sh
+            command: ["/bin/sh", "-c", "echo init > /data/init"]
+            volumeMounts: [{name: data, mountPath: /data}]
+          containers:
+          - name: app
+            image: /bin/sh
+            command: ["/bin/sh", "-c", "echo hello from app; cat /etc/app/setting; echo; exec sleep infinity"]
+            volumeMounts: [{name: config, mountPath: /etc/app}, {name: data, mountPath: /data}]
+          volumes:
+          - {name: data, emptyDir: {}}
+          - {name: config, configMap: {name: web-config}}
+        """
+    }
+
+    static func podDirectory(_ cluster: Cluster, unit: String) throws -> String {
+        let text = try String(contentsOfFile: cluster.systemd.unitDirectory + "/" + unit, encoding: .utf8)
+        let line = text.split(separator: "\n").first { $0.hasPrefix("PodDirectory=") }
+        return String(line?.dropFirst("PodDirectory=".count) ?? "")
+    }
+
+    @Test func aPodRunsIsReportedLogsFollowsItsConfigMapSurvivesARestartAndIsDeleted() async throws {
+        try await NamespacedSystemd.with { systemd in
+            var cluster = try await Cluster.start(systemd)
+            do {
+                try cluster.startNode()
+                // The node registers with the labels users select on, and is Ready.
+                try await cluster.wait("node-1 Ready") {
+                    try await cluster.get("node node-1", #"{.status.conditions[?(@.type=="Ready")].status}"#) == "True"
+                }
+                #expect(try await cluster.get("node node-1", "{.metadata.labels.type}") == "virtual-kubelet")
+                #expect(try await cluster.get("node node-1", "{.spec.taints[0].key}") == "virtual-kubelet.io/provider")
+                #expect(try await cluster.get("lease node-1 -n kube-node-lease", "{.spec.holderIdentity}") == "node-1")
+
+                try await cluster.apply("web.yaml", Self.web())
+                let app = "systemk.default.web.app.service"
+                try await cluster.wait("pod web Running and ready") {
+                    try await cluster.get("pod web", "{.status.phase} {.status.containerStatuses[0].ready}") == "Running true"
+                }
+                #expect(try await cluster.get("pod web", "{.status.initContainerStatuses[0].state.terminated.reason}") == "Completed")
+                #expect(try await cluster.get("pod web", "{.status.podIP} {.status.hostIP}") == "127.0.0.1 127.0.0.1")
+                let containerID = try await cluster.get("pod web", "{.status.containerStatuses[0].containerID}")
+                #expect(containerID == "systemd://" + (try cluster.property(app, "InvocationID")))
+                let table = try await cluster.kubectl("get", "pod", "web")
+                #expect(table.rows.dropFirst().first?.prefix(3) == ["web", "1/1", "Running"], "\(table)")
+
+                // kubectl logs, through the API server's proxy to systemk's kubelet API.
+                try await cluster.wait("the app's output in kubectl logs") {
+                    try await cluster.kubectl("logs", "web", "-c", "app").stdout == "hello from app\nv1\n"
+                }
+
+                // A ConfigMap change reaches the mounted file, without restarting the container.
+                let directory = try Self.podDirectory(cluster, unit: app)
+                let invocation = try cluster.property(app, "InvocationID")
+                try await cluster.apply("web.yaml", Self.web(config: "v2"))
+                try await cluster.wait("the ConfigMap's new value on disk") {
+                    (try? String(contentsOfFile: directory + "/volumes/config/setting", encoding: .utf8)) == "v2"
+                }
+                #expect(try cluster.property(app, "InvocationID") == invocation)
+
+                // A restarted systemk adopts the running pod without restarting it.
+                try cluster.killNode()
+                try cluster.startNode()
+                try await cluster.wait("the new systemk ready") { cluster.log().contains("ready: 1 pod bound to this node") }
+                #expect(try cluster.property(app, "InvocationID") == invocation)
+                #expect(try await cluster.get("pod web", "{.status.phase}") == "Running")
+
+                // kubectl delete waits until systemk stopped the pod and deleted it for good.
+                let deleted = try await cluster.kubectl("delete", "pod", "web", "--timeout=60s")
+                #expect(deleted.status == 0, "\(deleted)\n\(cluster.log())")
+                #expect(try cluster.property(app, "LoadState") == "not-found")
+                #expect(!FileManager.default.fileExists(atPath: directory))
+            } catch {
+                print(cluster.log())
+                await cluster.stop()
+                throw error
+            }
+            await cluster.stop()
+        }
+    }
+}
