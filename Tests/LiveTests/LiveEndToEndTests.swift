@@ -28,6 +28,8 @@ struct LiveEndToEndTests {
         let kubectl: Kubectl
         let systemd: NamespacedSystemd
         let directory: String
+        /// The CA of the kubelet API's serving certificate.
+        let servingCAPEM: String
         var runs = 0
 
         var state: String { directory + "/state" }
@@ -50,7 +52,9 @@ struct LiveEndToEndTests {
                 commonName: "kube-apiserver-kubelet-client", organizations: ["system:masters"])
             let api = try await KubeTestServer.start(options)
             try api.kubeconfig(for: .node("node-1"), at: directory + "/node.kubeconfig")
-            return Cluster(api: api, kubectl: try Kubectl(server: api), systemd: systemd, directory: directory)
+            return Cluster(
+                api: api, kubectl: try Kubectl(server: api), systemd: systemd, directory: directory,
+                servingCAPEM: servingCA.ca.certificatePEM)
         }
 
         func stop() async {
@@ -192,6 +196,112 @@ struct LiveEndToEndTests {
                 #expect(deleted.status == 0, "\(deleted)\n\(cluster.log())")
                 #expect(try cluster.property(app, "LoadState") == "not-found")
                 #expect(!FileManager.default.fileExists(atPath: directory))
+            } catch {
+                print(cluster.log())
+                await cluster.stop()
+                throw error
+            }
+            await cluster.stop()
+        }
+    }
+
+    static func crasher() -> String {
+        """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: crasher, namespace: default}
+        spec:
+          nodeName: node-1
+          automountServiceAccountToken: false
+          containers:
+          - name: app
+            image: /bin/sh
+            command: ["/bin/sh", "-c", "echo crashing; exit 3"]
+        """
+    }
+
+    /// A pod as a Deployment's ReplicaSet controller makes it: generateName, owner, template labels, and
+    /// the default service-account token mounted.
+    static func replica(_ index: Int) -> String {
+        """
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: hello-7d9f8-\(index)
+          namespace: default
+          labels: {app: hello, pod-template-hash: 7d9f8}
+          ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: hello-7d9f8, uid: 3f6c3b7e-0000-4000-8000-000000000001, controller: true}]
+        spec:
+          nodeName: node-1
+          containers:
+          - name: app
+            image: /bin/sh
+            command: ["/bin/sh", "-c", "echo replica \(index); cat /var/run/secrets/kubernetes.io/serviceaccount/namespace; echo; exec sleep infinity"]
+        """
+    }
+
+    @Test func crashLoopsReplicasTokensAnUnreliableAPIServerAndTheKubeletAPIsAuthentication() async throws {
+        try await NamespacedSystemd.with { systemd in
+            var cluster = try await Cluster.start(systemd)
+            do {
+                try await cluster.apply("sa.yaml", "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: default}\n")
+                try cluster.startNode()
+                try await cluster.wait("node-1 Ready") {
+                    try await cluster.get("node node-1", #"{.status.conditions[?(@.type=="Ready")].status}"#) == "True"
+                }
+
+                // A crashing container restarts with back-off; each restart is counted and the last exit kept.
+                try await cluster.apply("crasher.yaml", Self.crasher())
+                try await cluster.wait("crasher restarted twice", seconds: 60) {
+                    (Int(try await cluster.get("pod crasher", "{.status.containerStatuses[0].restartCount}")) ?? 0) >= 2
+                }
+                #expect(try await cluster.get("pod crasher", "{.status.phase}") == "Running")
+                #expect(try await cluster.get("pod crasher", "{.status.containerStatuses[0].lastState.terminated.exitCode}") == "3")
+                #expect(try await cluster.get("pod crasher", "{.status.containerStatuses[0].ready}") == "false")
+
+                // The replicas of a Deployment, each with its service-account token (TokenRequest, bound to the pod).
+                for i in 1...3 { try await cluster.apply("replica-\(i).yaml", Self.replica(i)) }
+                try await cluster.wait("three replicas running") {
+                    try await cluster.get("pods -l app=hello", "{.items[*].status.phase}") == "Running Running Running"
+                }
+                try await cluster.wait("replica 2's output") {
+                    try await cluster.kubectl("logs", "hello-7d9f8-2").stdout == "replica 2\ndefault\n"
+                }
+                let unit = "systemk.default.hello-7d9f8-1.app.service"
+                let directory = try Self.podDirectory(cluster, unit: unit)
+                let token = try String(contentsOfFile: directory + "/containers/app/serviceaccount/token", encoding: .utf8)
+                #expect(!token.isEmpty)
+                let ca = try String(contentsOfFile: directory + "/containers/app/serviceaccount/ca.crt", encoding: .utf8)
+                #expect(ca == livePKI.ca.certificatePEM)
+
+                // The API server drops every watch and answers 500 for a while: pods keep running, and
+                // what happened meanwhile is caught up with.
+                let invocation = try cluster.property(unit, "InvocationID")
+                cluster.api.faults.failNext(40, status: 500)
+                _ = await cluster.api.faults.dropWatches()
+                try await cluster.api.create(.pods, [
+                    "apiVersion": "v1", "kind": "Pod", "metadata": ["name": "late", "namespace": "default"],
+                    "spec": [
+                        "nodeName": "node-1", "automountServiceAccountToken": false,
+                        "containers": [["name": "app", "image": "/bin/sleep", "args": ["infinity"]]],
+                    ],
+                ])
+                _ = await cluster.api.faults.dropWatches()
+                try await cluster.wait("the pod created during the outage running", seconds: 60) {
+                    try await cluster.get("pod late", "{.status.phase}") == "Running"
+                }
+                #expect(try cluster.property(unit, "InvocationID") == invocation)
+                #expect(try await cluster.get("pod hello-7d9f8-1", "{.status.phase}") == "Running")
+
+                // The kubelet API wants a client certificate from --client-ca-file: anonymous requests and
+                // certificates from another CA get 401, as from the kubelet.
+                let port = try await cluster.get("node node-1", "{.status.daemonEndpoints.kubeletEndpoint.Port}")
+                let url = "https://127.0.0.1:\(port)/containerLogs/default/hello-7d9f8-1/app"
+                let anonymous = try await TestHTTPClient(tls: try TestHTTPClient.tls(trusting: cluster.servingCAPEM)).send("GET", url)
+                #expect(anonymous.status == 401)
+                let stranger = try TestPKI.generate().issueClient(commonName: "kube-apiserver-kubelet-client", organizations: ["system:masters"])
+                let wrong = try await TestHTTPClient(tls: try TestHTTPClient.tls(trusting: cluster.servingCAPEM, client: stranger)).send("GET", url)
+                #expect(wrong.status == 401)
             } catch {
                 print(cluster.log())
                 await cluster.stop()
