@@ -78,6 +78,7 @@ let package = Package(
             dependencies: ["PodCompiler", .product(name: "Yams", package: "Yams")],
             path: "Benchmarks/systemk-bench"
         ),
+        .executableTarget(name: "systemk-live-bench", dependencies: ["KubeClient", "KubeTestServer", "SystemdTestSupport", "PodCompiler"], path: "Benchmarks/live"),
         // The Kubernetes API client: kubeconfig, typed calls, watches. AsyncHTTPClient + NIOSSL because
         // Foundation's URLSession on Linux can neither present a client certificate nor stream a body.
         .target(

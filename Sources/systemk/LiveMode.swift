@@ -22,6 +22,20 @@ struct LiveMode {
         let systemdVersion = node.systemdVersion
         let stateDirectory = node.stateDirectory
 
+        if command.dryRun {
+            // Read only: what would run, from the pods bound to this node now.
+            let agent = LiveAgent(
+                client: client, node: node, systemd: systemd, reconciler: reconciler, packages: packages,
+                objects: ReferencedObjects(client: client, log: info),
+                tokens: ServiceAccountTokens(client: client, clusterCAPEM: nil, log: info), manifests: command.manifests,
+                dryRun: true, log: info)
+            do {
+                _ = try await agent.dryRunOnce()
+            } catch {
+                throw Fatal(message: "listing the pods of node \(node.nodeName): \(error)")
+            }
+            return
+        }
         // The kubelet API first: a port in use is a start-up error, not something to find out later.
         let store = PodStore()
         let journal = try await JournalReader.open()

@@ -126,7 +126,13 @@ struct SystemkCommand: AsyncParsableCommand {
         }
         // The cluster's settings first: a wrong kubeconfig is reported before anything is touched.
         let cluster = isLive ? try clusterClient() : nil
-        let systemd = try await BusSystemdManager.connect(scope: userMode ? .user : .system)
+        let systemd: BusSystemdManager
+        do {
+            systemd = try await BusSystemdManager.connect(scope: userMode ? .user : .system)
+        } catch {
+            await cluster?.client.shutdown()
+            throw error
+        }
         let systemdVersion = (try? await systemd.version()) ?? 252
         let name = nodeName ?? ProcessInfo.processInfo.hostName
         let reconciler = PodReconciler(
@@ -153,10 +159,17 @@ struct SystemkCommand: AsyncParsableCommand {
             try await agent.run()
             return
         }
-        try await LiveMode(
-            command: self, node: node, addresses: addresses, systemd: systemd, reconciler: reconciler, packages: packages,
-            client: cluster.client, log: log
-        ).run()
+        // The client must be shut down before it goes (AsyncHTTPClient insists), also on errors.
+        do {
+            try await LiveMode(
+                command: self, node: node, addresses: addresses, systemd: systemd, reconciler: reconciler, packages: packages,
+                client: cluster.client, log: log
+            ).run()
+        } catch {
+            await cluster.client.shutdown()
+            throw error
+        }
+        await cluster.client.shutdown()
     }
 
     /// The client of the cluster to join, and where its API server is.

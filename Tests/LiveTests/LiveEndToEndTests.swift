@@ -149,6 +149,18 @@ struct LiveEndToEndTests {
         try await NamespacedSystemd.with { systemd in
             var cluster = try await Cluster.start(systemd)
             do {
+                // A dry run reads the pods bound to the node, says what it would do, and changes nothing.
+                try await cluster.apply("web.yaml", Self.web())
+                let dry = try systemd.run([
+                    LiveEndToEndTests.binary, "--kubeconfig", cluster.directory + "/node.kubeconfig", "--nodename", "node-1",
+                    "--node-ip", "127.0.0.1", "--state-dir", cluster.state, "--dry-run",
+                ])
+                #expect(dry.status == 0, "\(dry)")
+                #expect(dry.stderr.contains("dry run: would create pod default/web"), "\(dry)")
+                #expect(try cluster.property("systemk.default.web.app.service", "LoadState") == "not-found")
+                #expect(try await cluster.get("pod web", "{.status.containerStatuses}") == "", "no status written")
+                #expect(try await cluster.get("nodes", "{.items[*].metadata.name}") == "", "no node registered")
+
                 try cluster.startNode()
                 // The node registers with the labels users select on, and is Ready.
                 try await cluster.wait("node-1 Ready") {
@@ -158,7 +170,6 @@ struct LiveEndToEndTests {
                 #expect(try await cluster.get("node node-1", "{.spec.taints[0].key}") == "virtual-kubelet.io/provider")
                 #expect(try await cluster.get("lease node-1 -n kube-node-lease", "{.spec.holderIdentity}") == "node-1")
 
-                try await cluster.apply("web.yaml", Self.web())
                 let app = "systemk.default.web.app.service"
                 try await cluster.wait("pod web Running and ready") {
                     try await cluster.get("pod web", "{.status.phase} {.status.containerStatuses[0].ready}") == "Running true"

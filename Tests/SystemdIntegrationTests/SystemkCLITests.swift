@@ -56,4 +56,24 @@ import Testing
         #expect(r.status == 1, "\(r.stderr)")
         #expect(r.stderr.contains("systemk: ") && r.stderr.contains(home + "/.kube/config"), "\(r.stderr)")
     }
+
+    @Test func anUnreachableClusterOrSystemdIsAnErrorNotACrash() throws {
+        // Whichever fails first here (no systemd bus, or nothing listening at the server), systemk says
+        // so and exits 1; it never traps (as it would if its HTTP client went away unclosed).
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("systemk-kc-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let kubeconfig = directory + "/config"
+        try Data("""
+            apiVersion: v1
+            kind: Config
+            clusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]
+            users: [{name: u, user: {token: abc}}]
+            contexts: [{name: x, context: {cluster: c, user: u}}]
+            current-context: x
+            """.utf8).write(to: URL(fileURLWithPath: kubeconfig))
+        let r = try Self.run(["--kubeconfig", kubeconfig, "--dry-run", "--node-ip", "10.0.0.10"])
+        #expect(r.status == 1, "\(r.stderr)")
+        #expect(r.stderr.hasPrefix("systemk: "), "\(r.stderr)")
+    }
 }

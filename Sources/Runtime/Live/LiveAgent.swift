@@ -39,11 +39,13 @@ public actor LiveAgent {
     var reconcileRunning = false
     /// Status writes in flight at most (the API server's and this process' connection pool).
     let statusConcurrency = 16
+    /// Change nothing, in systemd or the API: log what would change (`dryRunOnce`).
+    let dryRun: Bool
 
     public init(
         client: KubeClient, node: NodeFacts, systemd: any SystemdManager, reconciler: PodReconciler,
         packages: (any PackageUnitSource)?, objects: ReferencedObjects, tokens: ServiceAccountTokens,
-        manifests: String?, users: any UserDatabase = SystemUserDatabase(),
+        manifests: String?, users: any UserDatabase = SystemUserDatabase(), dryRun: Bool = false,
         log: @escaping @Sendable (String) -> Void, onPods: @escaping @Sendable ([KubeClient::Pod]) async -> Void = { _ in }
     ) {
         self.client = client
@@ -55,10 +57,11 @@ public actor LiveAgent {
         self.log = log
         self.onPods = onPods
         self.staticLog = StatusLog(log: log)
+        self.dryRun = dryRun
         let box = WeakAgent()
         self.runner = PodRunner(
             node: node, systemd: systemd, reconciler: reconciler, packages: packages,
-            runtimeContent: TokenContent(tokens: tokens), users: users, log: log,
+            runtimeContent: dryRun ? nil : TokenContent(tokens: tokens), users: users, log: log,
             onStatus: { reports in await box.agent?.report(reports) })
         box.agent = self
     }
@@ -115,6 +118,7 @@ public actor LiveAgent {
         case .synced:
             if !synced {
                 synced = true
+                await onPods(sortedPods)
                 await reconcile()
                 ready(pods.count)
                 return
@@ -123,8 +127,12 @@ public actor LiveAgent {
             log("watching pods: \(error); again in \(retryIn)")
             return
         }
-        await onPods(pods.values.sorted { ($0.metadata.namespace ?? "", $0.metadata.name ?? "") < ($1.metadata.namespace ?? "", $1.metadata.name ?? "") })
+        await onPods(sortedPods)
         if synced { scheduleReconcile() }
+    }
+
+    var sortedPods: [KubeClient::Pod] {
+        pods.values.sorted { ($0.metadata.namespace ?? "", $0.metadata.name ?? "") < ($1.metadata.namespace ?? "", $1.metadata.name ?? "") }
     }
 
     /// Reconciles soon: a burst of events (200 pods created) is one pass once it settles for 30 ms
@@ -143,8 +151,20 @@ public actor LiveAgent {
         }
     }
 
+    /// A dry run: the pods bound to this node now, compiled and compared with what systemd runs; what
+    /// would change is logged. Nothing is written to systemd or the API (no Node, no status, no token).
+    public func dryRunOnce() async throws -> ReconcileReport? {
+        precondition(dryRun, "dryRunOnce needs an agent made with dryRun: true")
+        for pod in try await client.listPods(onNode: node.nodeName).items {
+            if let uid = pod.metadata.uid { pods[uid] = pod }
+        }
+        synced = true
+        return await reconcile()
+    }
+
     /// One pass: the desired pods to the runner, then the final delete of pods whose units are gone.
-    func reconcile() async {
+    @discardableResult
+    func reconcile() async -> ReconcileReport? {
         reconcilePending = false
         reconcileRunning = true
         defer {
@@ -189,12 +209,14 @@ public actor LiveAgent {
         let parsedUIDs = Set(pods.keys)
         parsed = parsed.filter { parsedUIDs.contains($0.key) }
         await runner.setTerminating(Set(deleting.compactMap(\.metadata.uid)))
+        let report: ReconcileReport
         do {
-            _ = try await runner.run(requests)
+            report = try await runner.run(requests)
         } catch {
             log("error: reconcile: \(error)")
-            return
+            return nil
         }
+        if dryRun { return report }
         // The units of the pods being deleted are stopped and removed: delete them for good.
         for pod in deleting {
             guard let uid = pod.metadata.uid, !finalized.contains(uid) else { continue }
@@ -209,6 +231,7 @@ public actor LiveAgent {
             await objects.release(podUID: uid)
             await tokens.forget(podUID: uid)
         }
+        return report
     }
 
     /// The final delete of a pod whose containers stopped: grace period 0, only this incarnation.
@@ -258,6 +281,7 @@ public actor LiveAgent {
 
     /// Writes the statuses that changed to the API (static pods' to the log).
     func report(_ reports: [PodStatusReport]) async {
+        guard !dryRun else { return }
         var updates: [(pod: KubeClient::Pod, status: PodStatus)] = []
         var local: [PodStatusReport] = []
         let now = Date()

@@ -5,7 +5,12 @@ import Foundation
 public enum HostResources {
     /// Online CPUs × 1000.
     public static func milliCPU() -> Int64 {
-        Int64(max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))) * 1000
+        Int64(onlineCPUs()) * 1000
+    }
+
+    /// The number of online CPUs (at least 1).
+    public static func onlineCPUs() -> Int {
+        max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
     }
 
     /// `MemTotal` from /proc/meminfo, in bytes.
@@ -15,10 +20,17 @@ public enum HostResources {
     }
 
     static func parseMemTotal(_ meminfo: String) -> Int64? {
-        for line in meminfo.split(separator: "\n") where line.hasPrefix("MemTotal:") {
+        parseMeminfoBytes(meminfo, field: "MemTotal")
+    }
+
+    /// One field of /proc/meminfo (`MemAvailable:   23115320 kB`) in bytes; nil when the field is missing
+    /// or not a number of kB.
+    static func parseMeminfoBytes(_ meminfo: String, field: String) -> Int64? {
+        for line in meminfo.split(separator: "\n") where line.hasPrefix(field + ":") {
             let fields = line.split(separator: " ")
-            guard fields.count >= 3, let kib = Int64(fields[1]), fields[2] == "kB" else { return nil }
-            return kib * 1024
+            guard fields.count >= 3, let kib = Int64(fields[1]), kib >= 0, fields[2] == "kB" else { return nil }
+            let (bytes, overflow) = kib.multipliedReportingOverflow(by: 1024)
+            return overflow ? nil : bytes
         }
         return nil
     }

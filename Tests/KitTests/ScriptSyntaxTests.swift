@@ -1,0 +1,36 @@
+import Foundation
+import Testing
+
+/// Every script of the kit parses (`bash -n`) and passes shellcheck.
+@Suite struct ScriptSyntaxTests {
+    static let scripts = KitPaths.kitFiles(suffix: ".sh")
+
+    @Test func theKitHasItsScripts() {
+        let names = Self.scripts.map { ($0 as NSString).lastPathComponent }
+        #expect(names.contains("server.sh") && names.contains("node-credentials.sh") && names.contains("install-node.sh"),
+                "\(names)")
+    }
+
+    @Test(.enabled(if: Tools.bash != nil, "bash is missing"), arguments: scripts)
+    func parsesWithBash(_ script: String) throws {
+        let r = try run(Tools.bash ?? "bash", ["-n", script])
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stderr.isEmpty, "\(r)")
+    }
+
+    @Test(arguments: scripts)
+    func isExecutableAndStrict(_ script: String) throws {
+        #expect(FileManager.default.isExecutableFile(atPath: script), "\(script) must be executable (chmod +x)")
+        let text = try String(contentsOfFile: script, encoding: .utf8)
+        #expect(text.hasPrefix("#!/bin/bash\n"))
+        #expect(text.contains("\nset -euo pipefail\n"), "\(script) must stop at the first error")
+    }
+
+    // CI installs Debian's shellcheck; where it is missing the check is skipped.
+    @Test(.enabled(if: Tools.shellcheck != nil, "shellcheck is not installed (Debian package shellcheck)"),
+          arguments: scripts)
+    func passesShellcheck(_ script: String) throws {
+        let r = try run(Tools.shellcheck ?? "shellcheck", ["--shell=bash", "--severity=style", script])
+        #expect(r.status == 0, "\(r)")
+    }
+}
