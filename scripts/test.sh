@@ -15,8 +15,10 @@ if [ "$(id -u)" -eq 0 ]; then
   done
   # libsystemd-dev, pkg-config: the runtime links libsystemd (sd-bus, sd-journal);
   # systemd: systemd-analyze verify for golden units, and the systemd the integration tests boot;
-  # dbus: its system bus; util-linux: unshare/nsenter; python3: the probe the test units run.
+  # dbus: its system bus; util-linux: unshare/nsenter; python3: the probe the test units run;
+  # openssl, shellcheck: the k3s kit's scripts mint certificates and are linted (Tests/KitTests).
   apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends libsystemd-dev pkg-config systemd dbus util-linux python3 \
+    openssl shellcheck \
     diffutils >/dev/null
 else
   echo "note: not root, so no packages installed and the real-systemd tests will be skipped" >&2

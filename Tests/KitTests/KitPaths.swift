@@ -24,7 +24,7 @@ enum KitPaths {
 enum Tools {
     static func find(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for dir in path.split(separator: ":") + ["/usr/sbin", "/sbin", "/usr/bin", "/bin"] {
+        for dir in path.split(separator: ":") + ["/usr/local/bin", "/usr/sbin", "/sbin", "/usr/bin", "/bin"] {
             let candidate = "\(dir)/\(name)"
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }

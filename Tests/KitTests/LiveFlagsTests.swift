@@ -69,7 +69,40 @@ enum LiveFlags {
     }
 }
 
+/// The `systemk` executable SwiftPM built beside the test bundle, if any.
+enum SystemkExecutable {
+    static let path: String? = {
+        var directory = Bundle.main.bundleURL
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("systemk").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        return nil
+    }()
+
+    /// The flags `systemk --help` lists.
+    static func flags() throws -> Set<String> {
+        let r = try run(path ?? "systemk", ["--help"])
+        guard r.status == 0 else { throw KitTestError("systemk --help: \(r)") }
+        var flags: Set<String> = []
+        for line in r.stdout.split(separator: "\n") where line.hasPrefix("  -") {
+            for match in line.matches(of: /(?:^|[\s,])(-{1,2}[a-z][a-z0-9-]*)/) { flags.insert(String(match.output.1)) }
+        }
+        return flags
+    }
+}
+
 @Suite struct LiveFlagsTests {
+    /// The list is the agent's real one: every flag in it is one `systemk --help` shows.
+    @Test(.enabled(if: SystemkExecutable.path != nil, "the systemk executable was not built (swift build --build-tests)"))
+    func theListIsWhatSystemkAccepts() throws {
+        let real = try SystemkExecutable.flags()
+        #expect(real.contains("--kubeconfig"), "\(real)")
+        let missing = LiveFlags.allowed.subtracting(real)
+        #expect(missing.isEmpty, "systemk --help does not list \(missing.sorted())")
+    }
+
     static let sources = [KitPaths.liveUnit, KitPaths.liveDoc, KitPaths.root + "/README.md"] + KitPaths.kitFiles(suffix: ".sh")
 
     @Test func theFinderFindsFlagsItDoesNotKnow() {

@@ -215,6 +215,8 @@ struct ReferencedObjectsTests {
             try await eventually("it becomes readable", timeout: .seconds(5)) {
                 await objects.state(of: ref) == .present
             }
+            // The change reaches the consumer of `changes` a moment after the state is set.
+            try await eventually("its change is reported", timeout: .seconds(5)) { recorder.changes == [ref] }
             #expect(recorder.changes == [ref])
             #expect(recorder.lines.last?.contains("readable again") == true)
         }
