@@ -18,6 +18,25 @@ struct ClientCallsTests {
         ]
     }
 
+    @Test func aClientDroppedWithoutShutdownClosesItselfInsteadOfCrashing() async throws {
+        // An error path that skips shutdown() must not end the process (AsyncHTTPClient asserts that
+        // its clients were shut down; the transport does it in the background when dropped).
+        var options = KubeTestServer.Options()
+        options.pki = sharedPKI
+        let server = try await KubeTestServer.start(options)
+        do {
+            let yaml = try server.kubeconfigYAML(for: .admin)
+            let configuration = try Kubeconfig(merging: [KubeconfigDocument.parse(yaml, path: "/test/kubeconfig")])
+                .clientConfiguration()
+            var client: KubeClient? = try KubeClient(configuration: configuration, options: fastOptions())
+            _ = try await client?.createNode(Node(metadata: ObjectMeta(name: "dropped")))
+            client = nil
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(client == nil)
+        }
+        try await server.shutdown()
+    }
+
     @Test func nodeRegistrationPatchAndStatus() async throws {
         try await withServer(identity: .node("n1")) { server, client in
             var node = Node(

@@ -91,6 +91,18 @@ final class Transport: Sendable {
         try? await watching.shutdown()
     }
 
+    deinit {
+        // A client dropped without `shutdown()` (an error path that skipped it) closes its connections
+        // in the background, instead of tripping AsyncHTTPClient's assertion and ending the process.
+        // After `shutdown()` this is a no-op (a second shutdown only throws, and is ignored).
+        let unary = self.unary
+        let watching = self.watching
+        Task.detached {
+            try? await unary.shutdown()
+            try? await watching.shutdown()
+        }
+    }
+
     // MARK: Requests with a complete body
 
     /// Sends a request, retrying 429s (after Retry-After), 5xx with Retry-After, and for GETs other 5xx
