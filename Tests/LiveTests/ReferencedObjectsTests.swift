@@ -22,7 +22,7 @@ struct ReferencedObjectsTests {
     /// Runs `body` with a cluster (node authorization on), a `ReferencedObjects` over the node client,
     /// and a consumer of its changes.
     func withObjects(
-        firstListTimeout: Duration = .seconds(5),
+        firstListTimeout: Duration = .seconds(30),
         _ body: (KubeTestServer, KubeClient, ReferencedObjects, Recorder) async throws -> Void
     ) async throws {
         var options = KubeTestServer.Options()
@@ -115,14 +115,14 @@ struct ReferencedObjectsTests {
 
             config[path: ["data", "k"]] = "v2"
             try await server.update(.configMaps, config)
-            try await eventually("the update is reported", timeout: .seconds(5)) {
+            try await eventually("the update is reported", timeout: .seconds(30)) {
                 recorder.changes.contains(Self.configMap("live"))
             }
             #expect(await objects.configMaps(namespace: "default")["live"]?.data == ["k": "v2"])
 
             // A deletion is a change too: the object is then absent.
             try await server.delete(.configMaps, name: "live")
-            try await eventually("the deletion is reported", timeout: .seconds(5)) {
+            try await eventually("the deletion is reported", timeout: .seconds(30)) {
                 recorder.changes.filter { $0 == Self.configMap("live") }.count == 2
             }
             #expect(await objects.state(of: Self.configMap("live")) == .absent)
@@ -180,7 +180,7 @@ struct ReferencedObjectsTests {
             _ = try PodCompiler.compile(CompileInput(pod: pod, configMaps: configMaps, node: NodeFacts(serviceAccountTokens: false)))
 
             try await server.create(.configMaps, ["metadata": ["name": "maybe", "namespace": "default"], "data": ["X": "1"]])
-            try await eventually("its creation is reported", timeout: .seconds(5)) {
+            try await eventually("its creation is reported", timeout: .seconds(30)) {
                 recorder.changes == [Self.configMap("maybe")]
             }
             #expect(await objects.state(of: Self.configMap("maybe")) == .present)
@@ -212,11 +212,11 @@ struct ReferencedObjectsTests {
             // Once a pod bound here references it, the next retry reads it: a change.
             try await server.create(
                 .pods, Self.podJSON("here", node: "node-a", spec: ["volumes": [["name": "c", "configMap": ["name": "theirs"]]]]))
-            try await eventually("it becomes readable", timeout: .seconds(5)) {
+            try await eventually("it becomes readable", timeout: .seconds(30)) {
                 await objects.state(of: ref) == .present
             }
             // The change reaches the consumer of `changes` a moment after the state is set.
-            try await eventually("its change is reported", timeout: .seconds(5)) { recorder.changes == [ref] }
+            try await eventually("its change is reported", timeout: .seconds(30)) { recorder.changes == [ref] }
             #expect(recorder.changes == [ref])
             #expect(recorder.lines.last?.contains("readable again") == true)
         }

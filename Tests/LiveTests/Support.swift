@@ -60,7 +60,7 @@ func withCluster<T>(
 
 /// Waits until `condition` holds, checking every 20 ms, for at most `timeout`.
 func eventually(
-    _ what: String, timeout: Duration = .seconds(10), _ condition: () async throws -> Bool
+    _ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
