@@ -26,7 +26,9 @@ struct LiveMode {
             // Read only: what would run, from the pods bound to this node now.
             let agent = LiveAgent(
                 client: client, node: node, systemd: systemd, reconciler: reconciler, packages: packages,
-                objects: ReferencedObjects(client: client, log: info),
+                // One look, so wait longer for a slow API server than the agent does (it reconciles again
+                // when a late object arrives).
+                objects: ReferencedObjects(client: client, firstListTimeout: .seconds(30), log: info),
                 tokens: ServiceAccountTokens(client: client, clusterCAPEM: nil, log: info), manifests: command.manifests,
                 dryRun: true, log: info)
             do {
