@@ -32,6 +32,10 @@ struct AgentTrial {
             }
             do {
                 let line = try await measure(systemd: systemd, api: api, admin: admin)
+                // The result is out before the teardown, which has nothing left to measure.
+                line.emit()
+                // systemk first, so that its ~N watch connections close before the API server goes.
+                _ = try? systemd.run(["systemctl", "stop", Self.agentUnit])
                 await admin.shutdown()
                 try? await api.shutdown()
                 return line
@@ -63,7 +67,9 @@ struct AgentTrial {
         try api.kubeconfig(for: .node(Workload.nodeName), at: kubeconfig)
 
         try systemd.check([
-            "systemd-run", "--quiet", "--unit=\(Self.agentUnit)", "-p", "Restart=no", options.systemk ?? "systemk",
+            "systemd-run", "--quiet", "--unit=\(Self.agentUnit)", "-p", "Restart=no",
+        ] + options.agentEnvironment.flatMap { ["-E", $0] } + [
+            options.systemk ?? "systemk",
             "--kubeconfig", kubeconfig, "--nodename", Workload.nodeName, "--node-ip", "127.0.0.1",
             "--state-dir", options.state, "--port", "0",
         ])

@@ -69,6 +69,7 @@ struct FloorTrial {
             line.add("busy", busy)
             line.add("load1", load)
             line.add("t0_us", t0)
+            line.emit()
             return line
         }
     }

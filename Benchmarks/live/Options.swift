@@ -9,6 +9,7 @@ enum Command {
     static let usage = """
         usage: systemk-live-bench trial agent|capture|floor --pods N --out DIR --state DIR --capture DIR
                                   [--systemk PATH] [--quiet PERCENT] [--quiet-timeout SECONDS]
+                                  [--agent-env KEY=VALUE[,KEY=VALUE...]]
                systemk-live-bench summarize RESULTS
 
           agent    systemk (--systemk) in a fresh namespaced systemd, registered and idle; N pods created
@@ -61,6 +62,8 @@ struct TrialOptions {
     var quiet = 25
     /// Give up waiting for quiet after this long (and record how busy it was).
     var quietTimeout = 300
+    /// `KEY=VALUE` for systemk's environment (`--agent-env`, for experiments such as MALLOC_ARENA_MAX).
+    var agentEnvironment: [String] = []
 
     static func parse(_ arguments: [String]) throws -> TrialOptions {
         guard let first = arguments.first, let mode = Mode(rawValue: first) else {
@@ -88,6 +91,12 @@ struct TrialOptions {
             mode: mode, pods: try number("pods", try required("pods")), out: try required("out"),
             state: try required("state"), capture: try required("capture"))
         options.systemk = values.removeValue(forKey: "systemk")
+        if let env = values.removeValue(forKey: "agent-env") {
+            options.agentEnvironment = env.split(separator: ",").map(String.init)
+            guard options.agentEnvironment.allSatisfy({ $0.contains("=") }) else {
+                throw Command.UsageError(description: "--agent-env \(env): expected KEY=VALUE[,KEY=VALUE...]")
+            }
+        }
         if let quiet = values.removeValue(forKey: "quiet") { options.quiet = try number("quiet", quiet) }
         if let timeout = values.removeValue(forKey: "quiet-timeout") { options.quietTimeout = try number("quiet-timeout", timeout) }
         if let unknown = values.keys.sorted().first { throw Command.UsageError(description: "unknown flag --\(unknown)\n\(Command.usage)") }
@@ -108,4 +117,9 @@ struct ResultLine {
     }
 
     var text: String { fields.map { "\($0.0)=\($0.1)" }.joined(separator: " ") }
+
+    /// Writes the line to stdout at once (run.sh reads it).
+    func emit() {
+        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+    }
 }

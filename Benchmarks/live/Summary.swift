@@ -35,7 +35,7 @@ enum Summary {
         out.append("")
         out.append("Where systemk's time goes, medians in ms after the first create began (floor: copy / reload / start):")
         out.append("")
-        out.append("| pods | all POSTs answered | first node status seen | systemk logs its daemon-reload | first unit leaves inactive | last unit active | all Running seen | floor: copy / reload / start | CPU ticks (10 ms) systemk / systemd / journald / API server + client (floor: systemd / journald) | busy % seen, load1 |")
+        out.append("| pods | all POSTs answered | first node status seen | systemk's first daemon-reload logged | first unit leaves inactive | last unit active | all Running seen | floor: copy / reload / start | CPU ticks (10 ms) systemk / systemd / journald / API server + client (floor: systemd / journald) | busy % seen, load1 |")
         out.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for n in sizes {
             let a = of("agent", n), f = of("floor", n)

@@ -8,12 +8,11 @@ import Foundation
 do {
     switch try Command.parse(Array(CommandLine.arguments.dropFirst())) {
     case .trial(let options):
-        let line: ResultLine
+        // Each trial prints its line itself, as soon as it is measured.
         switch options.mode {
-        case .agent, .capture: line = try await AgentTrial(options: options).run()
-        case .floor: line = try await FloorTrial(options: options).run()
+        case .agent, .capture: _ = try await AgentTrial(options: options).run()
+        case .floor: _ = try await FloorTrial(options: options).run()
         }
-        print(line.text)
     case .summarize(results: let path):
         print(try Summary.markdown(results: String(contentsOfFile: path, encoding: .utf8)), terminator: "")
     case .help:

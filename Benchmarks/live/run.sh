@@ -23,8 +23,9 @@
 #
 # Before each trial's clock starts, the trial waits (at most --quiet-timeout s, default 300) until the
 # machine's CPUs were busy less than --quiet % (default 25) over 2 s, and records what it saw.
-# Results: WORK/results.txt (one line per trial), WORK/summary.md, WORK/trials/* (agent log, unit
-# timestamps, per-pod times). Must run as root; WORK must not be under /tmp.
+# Results: WORK/results.txt (one line per trial), WORK/summary.md, WORK/source.txt (commit, changed
+# files, build times), WORK/trials/* (agent log, unit timestamps, per-pod times). Must run as root;
+# WORK must not be under /tmp.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -60,6 +61,10 @@ bin=$scratch/release
 
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
+# What was measured: the commit, the files that differed from it, and when the binaries were built.
+{ git -C "$repo" rev-parse HEAD 2>/dev/null || echo "no git"
+  git -C "$repo" status --short 2>/dev/null || true
+  ls -l --time-style=full-iso "$bin/systemk" "$bin/systemk-live-bench"; } > "$work/source.txt"
 state=$work/state
 results=$work/results.txt
 old=$work/old
