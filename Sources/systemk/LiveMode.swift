@@ -95,8 +95,12 @@ struct LiveMode {
         let agent = LiveAgent(
             client: client, node: node, systemd: systemd, reconciler: reconciler, packages: packages, objects: objects,
             tokens: tokens, manifests: command.manifests, log: info,
-            onPods: { pods in
-                try? await store.replaceAll(podsJSON: pods.compactMap { $0.raw.map { Array($0) } })
+            onPod: { pod, removed in
+                if removed {
+                    await store.remove(namespace: pod.metadata.namespace ?? "default", name: pod.metadata.name ?? "")
+                } else if let raw = pod.raw {
+                    try? await store.set(podJSON: Array(raw))
+                }
             })
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await controller.run() }

@@ -12,15 +12,7 @@ import Testing
     .enabled(if: Kubectl.available, "kubectl is not installed"))
 struct LiveEndToEndTests {
     /// The `systemk` executable SwiftPM built next to this test bundle.
-    static var binary: String {
-        var dir = Bundle.main.bundleURL
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("systemk").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("systemk").path
-    }
+    static var binary: String { NamespacedSystemd.builtExecutable("systemk") }
 
     /// A cluster of one systemk node, `node-1` at 127.0.0.1.
     struct Cluster {

@@ -9,15 +9,7 @@ import Testing
 @Suite(.serialized, .enabled(if: NamespacedSystemd.isAvailable, "\(NamespacedSystemd.unavailableReason ?? "")"))
 struct StandaloneAgentTests {
     /// The `systemk` executable SwiftPM built next to this test bundle.
-    static var binary: String {
-        var dir = Bundle.main.bundleURL
-        for _ in 0..<4 {
-            let candidate = dir.appendingPathComponent("systemk").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("systemk").path
-    }
+    static var binary: String { NamespacedSystemd.builtExecutable("systemk") }
 
     static func pod(_ name: String, args: String = "infinity", config: String = "v1", initScript: String = "echo init > /data/init") -> String {
         """

@@ -32,6 +32,13 @@ public struct Pod: KubeResource, Hashable {
         return pod
     }
 
+    /// The bytes of `spec` in `raw`, as the server wrote them (nil without `raw`): what a node runs
+    /// changes only when these (or the labels, annotations or deletion) do, not with each status write.
+    public var rawSpec: Data? {
+        guard let raw, let range = (try? RawJSON.objectMembers(raw))?["spec"] else { return nil }
+        return raw[range]
+    }
+
     /// The manifest to compile: `raw` with `apiVersion` and `kind` added at the front when the server left
     /// them out (it does for the items of a list), every other byte unchanged. Nil when there is no `raw`.
     public var manifest: Data? {

@@ -22,7 +22,7 @@ public actor LiveAgent {
     let tokens: ServiceAccountTokens
     let manifests: ManifestDirectory?
     let log: @Sendable (String) -> Void
-    let onPods: @Sendable ([KubeClient::Pod]) async -> Void
+    let onPod: @Sendable (KubeClient::Pod, _ removed: Bool) async -> Void
     let runner: PodRunner
     let staticLog: StatusLog
 
@@ -46,7 +46,8 @@ public actor LiveAgent {
         client: KubeClient, node: NodeFacts, systemd: any SystemdManager, reconciler: PodReconciler,
         packages: (any PackageUnitSource)?, objects: ReferencedObjects, tokens: ServiceAccountTokens,
         manifests: String?, users: any UserDatabase = SystemUserDatabase(), dryRun: Bool = false,
-        log: @escaping @Sendable (String) -> Void, onPods: @escaping @Sendable ([KubeClient::Pod]) async -> Void = { _ in }
+        log: @escaping @Sendable (String) -> Void,
+        onPod: @escaping @Sendable (KubeClient::Pod, _ removed: Bool) async -> Void = { _, _ in }
     ) {
         self.client = client
         self.node = node
@@ -55,7 +56,7 @@ public actor LiveAgent {
         self.tokens = tokens
         self.manifests = manifests.map { ManifestDirectory(path: $0) }
         self.log = log
-        self.onPods = onPods
+        self.onPod = onPod
         self.staticLog = StatusLog(log: log)
         self.dryRun = dryRun
         let box = WeakAgent()
@@ -106,37 +107,43 @@ public actor LiveAgent {
         }
     }
 
+    /// Keeps the pods current (and the kubelet API's copy, one pod at a time); reconciles when what a
+    /// pod runs may have changed: a new or gone pod, its spec, labels or annotations (the downward API
+    /// reads them), or its deletion. A status write, systemk's own included, changes none of these.
     func handle(_ event: InformerEvent<KubeClient::Pod>, ready: @Sendable (Int) -> Void) async {
         switch event {
         case .added(let pod, _), .modified(let pod, _):
             guard let uid = pod.metadata.uid else { return }
+            let before = pods[uid]
             pods[uid] = pod
             if let status = pod.status { written[uid] = status }
+            await onPod(pod, false)
+            if let before, before.rawSpec == pod.rawSpec, before.metadata.labels == pod.metadata.labels,
+                before.metadata.annotations == pod.metadata.annotations,
+                before.metadata.deletionTimestamp == pod.metadata.deletionTimestamp
+            {
+                return
+            }
         case .deleted(let pod, _):
             guard let uid = pod.metadata.uid else { return }
             pods[uid] = nil
+            await onPod(pod, true)
         case .synced:
             if !synced {
                 synced = true
-                await onPods(sortedPods)
                 await reconcile()
                 ready(pods.count)
-                return
             }
+            return
         case .interrupted(let error, let retryIn):
             log("watching pods: \(error); again in \(retryIn)")
             return
         }
-        await onPods(sortedPods)
-        if synced { scheduleReconcile() }
+        scheduleReconcile()
     }
 
-    var sortedPods: [KubeClient::Pod] {
-        pods.values.sorted { ($0.metadata.namespace ?? "", $0.metadata.name ?? "") < ($1.metadata.namespace ?? "", $1.metadata.name ?? "") }
-    }
-
-    /// Reconciles soon: a burst of events (200 pods created) is one pass once it settles for 30 ms
-    /// (at most 1 s after the first); a pass already running is followed by one more.
+    /// Reconciles soon: the events of the next 30 ms (a burst of pods created) go into one pass; events
+    /// during a pass are followed by one more pass.
     func scheduleReconcile() {
         guard synced else { return }
         if reconcileRunning {
@@ -247,7 +254,11 @@ public actor LiveAgent {
             log("pod \(namespace)/\(name): not deleted: the name now belongs to another pod")
         } catch {
             finalized.remove(uid)
-            log("error: pod \(namespace)/\(name): final delete: \(error); trying again at the next pass")
+            log("error: pod \(namespace)/\(name): final delete: \(error); trying again in 5 s")
+            Task {
+                try? await Task.sleep(for: .seconds(5))
+                self.scheduleReconcile()
+            }
         }
         await objects.release(podUID: uid)
         await tokens.forget(podUID: uid)
