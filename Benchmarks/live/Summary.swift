@@ -24,13 +24,13 @@ enum Summary {
         func mib(_ kib: Int64) -> String { String(format: "%.1f", Double(kib) / 1024) }
 
         var out: [String] = []
-        out.append("| pods | runs | floor: cp + reload + start, blocking | floor: to last unit active (systemd) | systemk: create → all Running in the API | systemk: create → last unit active (systemd) | ratio API / floor blocking (medians) | first pod Running in the API | reloads | systemk VmRSS idle → loaded (peak) |")
-        out.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        out.append("| pods | runs | floor: cp + reload + start, blocking | floor: to last unit active (systemd) | systemk: create → all Running in the API | systemk: create → last unit active (systemd) | ratio API / floor blocking (medians) | first pod Running in the API | reloads | systemk VmRSS idle → loaded (peak) | of which anonymous (RssAnon) idle → loaded |")
+        out.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for n in sizes {
             let a = of("agent", n), f = of("floor", n)
             let ratio = values(f, "blocking_us").median > 0
                 ? String(format: "%.2f×", Double(values(a, "api_us").median) / Double(values(f, "blocking_us").median)) : "–"
-            out.append("| \(n) | \(a.count) / \(f.count) | \(spread(f, "blocking_us")) | \(spread(f, "exact_us")) | \(spread(a, "api_us")) | \(spread(a, "exact_us")) | \(ratio) | \(spread(a, "first_running_us")) | \(values(a, "reloads").median) | \(mib(values(a, "rss_idle_kib").median)) → \(mib(values(a, "rss_loaded_kib").median)) MiB (\(mib(values(a, "hwm_kib").median))) |")
+            out.append("| \(n) | \(a.count) / \(f.count) | \(spread(f, "blocking_us")) | \(spread(f, "exact_us")) | \(spread(a, "api_us")) | \(spread(a, "exact_us")) | \(ratio) | \(spread(a, "first_running_us")) | \(values(a, "reloads").median) | \(mib(values(a, "rss_idle_kib").median)) → \(mib(values(a, "rss_loaded_kib").median)) MiB (\(mib(values(a, "hwm_kib").median))) | \(mib(values(a, "anon_idle_kib").median)) → \(mib(values(a, "anon_loaded_kib").median)) MiB |")
         }
         out.append("")
         out.append("Where systemk's time goes, medians in ms after the first create began (floor: copy / reload / start):")
@@ -71,7 +71,8 @@ enum Summary {
             }
             let rss = values(of("agent", 200), "rss_loaded_kib").median
             let mb = Double(rss) * 1024 / 1e6
-            lines.append("| at most 40 MB resident with 200 pods | \(String(format: "%.1f MB (%.1f MiB)", mb, Double(rss) / 1024)) | \(verdict(mb <= 40)) |")
+            let anon = values(of("agent", 200), "anon_loaded_kib").median
+            lines.append("| at most 40 MB resident with 200 pods | VmRSS \(String(format: "%.1f MB (%.1f MiB)", mb, Double(rss) / 1024)), of which anonymous \(String(format: "%.1f MB", Double(anon) * 1024 / 1e6)) | \(verdict(mb <= 40)) |")
         }
         return lines
     }

@@ -26,6 +26,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdHTTP2
 import HummingbirdTLS
 import Logging
 import NIOCore
@@ -38,6 +39,9 @@ public final class KubeTestServer: Sendable {
     public struct Options: Sendable {
         /// Serve HTTPS with client-certificate and token authentication (true) or plain HTTP (false).
         public var tls: Bool = true
+        /// Over TLS, offer HTTP/2 by ALPN as kube-apiserver and k3s do (clients then multiplex their
+        /// requests and watches over a few connections), besides HTTP/1.1. Off by default.
+        public var http2: Bool = false
         /// Accepted bearer tokens: token → user name.
         public var tokens: [String: String] = [:]
         /// How many changes the watch history keeps; a watch from an older resourceVersion gets 410.
@@ -110,7 +114,7 @@ public final class KubeTestServer: Sendable {
                 privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(pki.server.privateKeyPEM.utf8), format: .pem)))
             tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(pki.ca.certificatePEM.utf8)))
             tls.certificateVerification = .optionalVerification
-            server = try .tls(.http1(), tlsConfiguration: tls)
+            server = options.http2 ? try .http2Upgrade(tlsConfiguration: tls) : try .tls(.http1(), tlsConfiguration: tls)
         } else {
             server = .http1()
         }

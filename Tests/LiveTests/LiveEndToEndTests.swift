@@ -223,6 +223,28 @@ struct LiveEndToEndTests {
         """
     }
 
+    /// An init container that fails until its ConfigMap says "open".
+    static func gated() -> String {
+        """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: gated, namespace: default}
+        spec:
+          nodeName: node-1
+          automountServiceAccountToken: false
+          initContainers:
+          - name: gate
+            image: /bin/sh
+            command: ["/bin/sh", "-c", "read state < /etc/gate/state; echo gate $state; test $state = open"]
+            volumeMounts: [{name: gate, mountPath: /etc/gate}]
+          containers:
+          - name: app
+            image: /bin/sleep
+            args: ["infinity"]
+          volumes: [{name: gate, configMap: {name: gate}}]
+        """
+    }
+
     /// A pod as a Deployment's ReplicaSet controller makes it: generateName, owner, template labels, and
     /// the default service-account token mounted.
     static func replica(_ index: Int) -> String {
@@ -261,6 +283,38 @@ struct LiveEndToEndTests {
                 #expect(try await cluster.get("pod crasher", "{.status.phase}") == "Running")
                 #expect(try await cluster.get("pod crasher", "{.status.containerStatuses[0].lastState.terminated.exitCode}") == "3")
                 #expect(try await cluster.get("pod crasher", "{.status.containerStatuses[0].ready}") == "false")
+
+                // An init container that fails is retried by systemk (systemd would not start the app after
+                // a later success on its own); once it succeeds, the app starts.
+                try await cluster.apply("gate.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: gate, namespace: default}\ndata: {state: closed}\n")
+                try await cluster.apply("gated.yaml", Self.gated())
+                try await cluster.wait("the gate failed, was retried, failed again and backs off", seconds: 60) {
+                    (Int(try await cluster.get("pod gated", "{.status.initContainerStatuses[0].restartCount}")) ?? 0) >= 1
+                        && (try await cluster.get("pod gated", "{.status.initContainerStatuses[0].state.waiting.reason}")) == "CrashLoopBackOff"
+                }
+                #expect(try await cluster.get("pod gated", "{.status.phase}") == "Pending")
+                #expect(try await cluster.get("pod gated", "{.status.initContainerStatuses[0].lastState.terminated.exitCode}") == "1")
+                #expect(try await cluster.get("pod gated", "{.status.containerStatuses[0].state.waiting.reason}") == "PodInitializing")
+                try await cluster.apply("gate.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: gate, namespace: default}\ndata: {state: open}\n")
+                try await cluster.wait("the gated pod running after its next retry", seconds: 90) {
+                    try await cluster.get("pod gated", "{.status.phase}") == "Running"
+                }
+                #expect(try await cluster.get("pod gated", "{.status.initContainerStatuses[0].state.terminated.reason}") == "Completed")
+                #expect(try await cluster.kubectl("logs", "gated", "-c", "gate").stdout.hasSuffix("gate open\n"))
+
+                // A pod the compiler cannot read (args must be a list) gets a status that says why.
+                try await cluster.api.create(.pods, [
+                    "apiVersion": "v1", "kind": "Pod", "metadata": ["name": "garbled", "namespace": "default"],
+                    "spec": [
+                        "nodeName": "node-1", "automountServiceAccountToken": false,
+                        "containers": [["name": "app", "image": "/bin/sleep", "args": "infinity"]],
+                    ],
+                ])
+                try await cluster.wait("the garbled pod's reason") {
+                    try await cluster.get("pod garbled", "{.status.containerStatuses[0].state.waiting.reason}") == "CreateContainerConfigError"
+                }
+                #expect(try await cluster.get("pod garbled", "{.status.containerStatuses[0].state.waiting.message}").contains("spec.containers[0].args"))
+                #expect(try await cluster.get("pod garbled", "{.status.phase}") == "Pending")
 
                 // The replicas of a Deployment, each with its service-account token (TokenRequest, bound to the pod).
                 for i in 1...3 { try await cluster.apply("replica-\(i).yaml", Self.replica(i)) }

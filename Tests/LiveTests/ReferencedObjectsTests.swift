@@ -157,6 +157,34 @@ struct ReferencedObjectsTests {
         }
     }
 
+    @Test func aBurstOfPodsAsksForEveryFirstListBeforeWaitingForAny() async throws {
+        try await withObjects { server, _, objects, _ in
+            var needs: [String: [ObjectRef]] = [:]
+            for i in 0..<8 {
+                try await server.create(.configMaps, ["metadata": ["name": .string("conf-\(i)"), "namespace": "default"], "data": ["i": .string("\(i)")]])
+                try await server.create(
+                    .pods, Self.podJSON("p\(i)", node: "node-a", spec: ["volumes": [["name": "c", "configMap": ["name": .string("conf-\(i)")]]]]))
+                needs["uid-\(i)"] = [Self.configMap("conf-\(i)")]
+            }
+            // Every list is held back: a `need` that waited for each object in turn would have asked for
+            // one list only by the time the eight are counted.
+            let lists = RequestMatch(verb: "list", pathContains: "/configmaps")
+            server.faults.delay(.seconds(3), matching: lists)
+            let burst = Task { await objects.need(needs) }
+            try await eventually("all eight lists are asked for at once") { server.faults.count(lists) == 8 }
+            #expect(await objects.state(of: Self.configMap("conf-0")) == .loading)
+            server.faults.delay(nil)
+            await burst.value
+            for i in 0..<8 {
+                #expect(await objects.state(of: Self.configMap("conf-\(i)")) == .present)
+                #expect(await objects.pods(referencing: Self.configMap("conf-\(i)")) == ["uid-\(i)"])
+            }
+            let snapshot = await objects.objects(namespaces: ["default", "empty"])
+            #expect(snapshot["default"]?.configMaps.count == 8)
+            #expect(snapshot["empty"]?.configMaps.isEmpty == true)
+        }
+    }
+
     @Test func aMissingOptionalObjectIsAbsentAndItsArrivalIsAChange() async throws {
         // A long first-list timeout: `need` must return because the list answered, not because it gave up.
         try await withObjects(firstListTimeout: .seconds(60)) { server, _, objects, recorder in

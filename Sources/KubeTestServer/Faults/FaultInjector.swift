@@ -113,6 +113,18 @@ public final class FaultInjector: Sendable {
     /// How many watch connections are open now.
     public var openWatchConnections: Int { state.withLock { $0.openWatches.count } }
 
+    /// How many TCP connections carry the open watches: as many as watches over HTTP/1.1, fewer when
+    /// HTTP/2 multiplexes them (a watch's channel is then a stream, whose parent is the connection, whose
+    /// parent is the listening socket).
+    public var openWatchTransports: Int {
+        state.withLock { state in
+            Set(state.openWatches.values.map { channel in
+                if let connection = channel.parent, connection.parent != nil { return ObjectIdentifier(connection) }
+                return ObjectIdentifier(channel)
+            }).count
+        }
+    }
+
     // MARK: Server side
 
     /// Records the request and returns the fault to apply to it, if any.

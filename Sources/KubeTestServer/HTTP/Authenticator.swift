@@ -34,7 +34,10 @@ final class Authenticator: Sendable {
         }
         guard tls else { return UserInfo(name: "system:anonymous", groups: ["system:unauthenticated"]) }
         // The TLS layer already verified a presented certificate against the test CA.
-        guard let certificate = try? await channel.nioSSL_peerCertificate().get(),
+        // Over HTTP/2 the request's channel is a stream: TLS is its parent connection's.
+        var peer = try? await channel.nioSSL_peerCertificate().get()
+        if peer == nil, let parent = channel.parent { peer = try? await parent.nioSSL_peerCertificate().get() }
+        guard let certificate = peer,
               let der = try? certificate.toDERBytes(),
               let parsed = try? Certificate(derEncoded: der) else { return nil }
         var name = ""

@@ -86,9 +86,14 @@ public actor PodRunner {
     var imageRetryDelay = 10
     /// Pods whose units changed state since their status was last reported: reported together, at
     /// most every `statusInterval`, so that a burst of signals (200 pods starting) costs a few passes.
+    /// The first change after a quiet interval is reported at once (a single pod is not delayed).
     var dirtyPods: [String: [String]] = [:]
     var statusFlushScheduled = false
+    var lastFlush: ContinuousClock.Instant?
     let statusInterval: Duration
+    /// Pods whose status from their units was reported since they were planned; pods the pass leaves
+    /// alone are not re-read (systemd's signals report their changes).
+    var reportedFromUnits: Set<String> = []
     /// Back-off of init-container retries per pod, in seconds (10 s doubling to 300 s, as the kubelet).
     var initBackoff: [String: Int] = [:]
     /// Restarts of init containers the runner made itself, by unit (systemd counts only its own).
@@ -122,6 +127,7 @@ public actor PodRunner {
         var keep: Set<String> = []
         func holdBack(_ request: PodRequest, blocked: Set<String>, reason: String, message: String) {
             keep.insert(request.uid)
+            reportedFromUnits.remove(request.key)
             held.append(Self.heldBack(request, blocked: blocked, reason: reason, message: message))
         }
 
@@ -229,8 +235,14 @@ public actor PodRunner {
         let stillRunning = Set(report.kept)
         let waiting = held.filter { !stillRunning.contains($0.key) }
         if !waiting.isEmpty { await onStatus(waiting) }
-        // Report every desired pod once after the pass (new pods start Pending; adopted ones as they are).
-        for pod in desired { markDirty(pod.key, units: pod.plan.units.map(\.name)) }
+        // Report the pods the pass created, replaced or started (new pods start Pending), and the pods not
+        // reported yet (adopted ones, as they are; ones held back before).
+        reportedFromUnits.formIntersection(desired.map(\.key))
+        var touched = Set(report.created).union(report.replaced)
+        for unit in report.started { if let pod = index[unit]?.pod { touched.insert(pod) } }
+        for pod in desired where touched.contains(pod.key) || !reportedFromUnits.contains(pod.key) {
+            markDirty(pod.key, units: pod.plan.units.map(\.name))
+        }
         return report
     }
 
@@ -282,20 +294,23 @@ public actor PodRunner {
         dirtyPods[pod] = units
         guard !statusFlushScheduled else { return }
         statusFlushScheduled = true
-        let interval = statusInterval
+        let wait = lastFlush.map { $0.advanced(by: statusInterval) - ContinuousClock.now } ?? .zero
         Task {
-            try? await Task.sleep(for: interval)
+            // Signals already queued for this actor join the flush either way.
+            if wait > .zero { try? await Task.sleep(for: wait) }
             await self.flushStatuses()
         }
     }
 
     func flushStatuses() async {
         statusFlushScheduled = false
+        lastFlush = ContinuousClock.now
         let pods = dirtyPods
         dirtyPods = [:]
         var reports: [PodStatusReport] = []
-        for (_, units) in pods.sorted(by: { $0.key < $1.key }) {
+        for (key, units) in pods.sorted(by: { $0.key < $1.key }) {
             if let report = await status(of: units) { reports.append(report) }
+            if unitIndex[units.first ?? ""]?.pod == key { reportedFromUnits.insert(key) }
         }
         if !reports.isEmpty { await onStatus(reports) }
     }
@@ -317,15 +332,28 @@ public actor PodRunner {
     /// the others waiting for them.
     static func heldBack(_ request: PodRequest, blocked: Set<String>, reason: String, message: String) -> PodStatusReport {
         let pod = request.entry.pod
-        func status(_ c: Container) -> ContainerStatus {
+        return heldBack(
+            namespace: pod.namespace, name: pod.name, uid: request.uid,
+            initContainers: (pod.spec.initContainers ?? []).map { ($0.name, $0.image) },
+            containers: pod.spec.containers.map { ($0.name, $0.image) },
+            blocked: blocked, reason: reason, message: message)
+    }
+
+    /// The status of a pod none of whose containers can be created yet: the `blocked` ones waiting with
+    /// `reason` and `message`, the others waiting for them; Pending, not initialized, not ready.
+    public static func heldBack(
+        namespace: String, name: String, uid: String, initContainers: [(name: String, image: String?)],
+        containers: [(name: String, image: String?)], blocked: Set<String>, reason: String, message: String
+    ) -> PodStatusReport {
+        func status(_ c: (name: String, image: String?)) -> ContainerStatus {
             let waiting: ContainerState =
                 blocked.contains(c.name)
                 ? .waiting(reason, message)
-                : .waiting((pod.spec.initContainers ?? []).isEmpty ? "ContainerCreating" : "PodInitializing")
+                : .waiting(initContainers.isEmpty ? "ContainerCreating" : "PodInitializing")
             return ContainerStatus(name: c.name, state: waiting, lastState: ContainerState(), image: c.image ?? "")
         }
-        let inits = (pod.spec.initContainers ?? []).map(status)
-        let apps = pod.spec.containers.map(status).sorted { $0.name < $1.name }
+        let inits = initContainers.map(status)
+        let apps = containers.map(status).sorted { $0.name < $1.name }
         let unready = "containers with unready status: [" + apps.map(\.name).joined(separator: " ") + "]"
         var conditions = [
             PodCondition(type: "Initialized", status: inits.isEmpty, reason: inits.isEmpty ? nil : "ContainersNotInitialized",
@@ -336,7 +364,7 @@ public actor PodRunner {
         ]
         conditions.sort { order($0.type) < order($1.type) }
         return PodStatusReport(
-            namespace: pod.namespace, name: pod.name, uid: request.uid,
+            namespace: namespace, name: name, uid: uid,
             status: PodStatus(
                 phase: PodPhase.pending.rawValue, conditions: conditions, initContainerStatuses: inits.isEmpty ? nil : inits,
                 containerStatuses: apps))

@@ -118,12 +118,7 @@ public actor LiveAgent {
             pods[uid] = pod
             if let status = pod.status { written[uid] = status }
             await onPod(pod, false)
-            if let before, before.rawSpec == pod.rawSpec, before.metadata.labels == pod.metadata.labels,
-                before.metadata.annotations == pod.metadata.annotations,
-                before.metadata.deletionTimestamp == pod.metadata.deletionTimestamp
-            {
-                return
-            }
+            if let before, !Self.changesWhatRuns(from: before, to: pod) { return }
         case .deleted(let pod, _):
             guard let uid = pod.metadata.uid else { return }
             pods[uid] = nil
@@ -140,6 +135,15 @@ public actor LiveAgent {
             return
         }
         scheduleReconcile()
+    }
+
+    /// Whether `after` may run differently from `before`: its spec, labels or annotations (the downward
+    /// API reads them) or its deletion changed. Status writes and other metadata (resourceVersion,
+    /// managedFields) do not.
+    public static func changesWhatRuns(from before: KubeClient::Pod, to after: KubeClient::Pod) -> Bool {
+        before.rawSpec != after.rawSpec || before.metadata.labels != after.metadata.labels
+            || before.metadata.annotations != after.metadata.annotations
+            || before.metadata.deletionTimestamp != after.metadata.deletionTimestamp
     }
 
     /// Reconciles soon: the events of the next 30 ms (a burst of pods created) go into one pass; events
@@ -181,21 +185,27 @@ public actor LiveAgent {
                 scheduleReconcile()
             }
         }
-        var requests: [PodRequest] = []
+        var entries: [ManifestSet.PodEntry] = []
+        var needs: [String: [ObjectRef]] = [:]
         var deleting: [KubeClient::Pod] = []
+        var unparsable: [PodStatusReport] = []
         for (uid, pod) in pods.sorted(by: { $0.key < $1.key }) {
             if pod.metadata.deletionTimestamp != nil {
                 deleting.append(pod)
                 continue
             }
-            guard let entry = entry(uid: uid, pod: pod) else { continue }
-            let references = PodReferences(entry.pod, serviceAccountTokens: node.serviceAccountTokens)
-            await objects.need(references.objectRefs, for: uid)
-            let namespace = entry.pod.namespace
-            requests.append(
-                PodRequest(
-                    entry: entry, configMaps: await objects.configMaps(namespace: namespace),
-                    secrets: await objects.secrets(namespace: namespace)))
+            guard let entry = entry(uid: uid, pod: pod) else {
+                if case .failure(let error)? = parsed[uid]?.entry { unparsable.append(Self.unparsable(pod, uid: uid, error: error)) }
+                continue
+            }
+            entries.append(entry)
+            needs[uid] = PodReferences(entry.pod, serviceAccountTokens: node.serviceAccountTokens).objectRefs
+        }
+        await objects.need(needs)
+        let known = await objects.objects(namespaces: Set(entries.map(\.pod.namespace)))
+        var requests = entries.map { entry in
+            let objects = known[entry.pod.namespace]
+            return PodRequest(entry: entry, configMaps: objects?.configMaps ?? [:], secrets: objects?.secrets ?? [:])
         }
         if let manifests {
             var directory = manifests
@@ -224,6 +234,7 @@ public actor LiveAgent {
             return nil
         }
         if dryRun { return report }
+        if !unparsable.isEmpty { await self.report(unparsable) }
         // The units of the pods being deleted are stopped and removed: delete them for good.
         for pod in deleting {
             guard let uid = pod.metadata.uid, !finalized.contains(uid) else { continue }
@@ -288,6 +299,18 @@ public actor LiveAgent {
         }
         parsed[uid] = (version, result)
         return try? result.get()
+    }
+
+    /// The status of a pod systemk cannot read (the compiler refused its manifest): every container
+    /// waits with CreateContainerConfigError and the reason, as for a pod that does not compile.
+    static func unparsable(_ pod: KubeClient::Pod, uid: String, error: CompileError) -> PodStatusReport {
+        let summary = { (c: ContainerSummary) in (name: c.name, image: c.image) }
+        let containers = (pod.spec?.containers ?? []).map(summary)
+        let inits = (pod.spec?.initContainers ?? []).map(summary)
+        return PodRunner.heldBack(
+            namespace: pod.metadata.namespace ?? "default", name: pod.metadata.name ?? "", uid: uid,
+            initContainers: inits, containers: containers, blocked: Set((inits + containers).map(\.name)),
+            reason: "CreateContainerConfigError", message: error.description)
     }
 
     /// Writes the statuses that changed to the API (static pods' to the log).

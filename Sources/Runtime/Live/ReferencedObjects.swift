@@ -89,18 +89,27 @@ public actor ReferencedObjects {
     /// answered, or failed, or `firstListTimeout` has passed (it is then absent until it arrives, which
     /// is a change).
     public func need(_ refs: [ObjectRef], for podUID: String) async {
-        let wanted = Set(refs)
-        let before = refsByPod[podUID] ?? []
-        refsByPod[podUID] = wanted.isEmpty ? nil : wanted
-        for ref in before.subtracting(wanted) { drop(podUID, from: ref) }
-        for ref in wanted.sorted() {
-            if watched[ref] != nil {
-                watched[ref]?.pods.insert(podUID)
-            } else {
-                start(ref, for: podUID)
+        await need([podUID: refs])
+    }
+
+    /// `need(_:for:)` for many pods at once: every new object's informer is started before any is waited
+    /// for, so a burst of pods waits for the slowest first list, not for the sum of them.
+    public func need(_ refsByPodUID: [String: [ObjectRef]]) async {
+        var pending: Set<ObjectRef> = []
+        for (podUID, refs) in refsByPodUID.sorted(by: { $0.key < $1.key }) {
+            let wanted = Set(refs)
+            let before = refsByPod[podUID] ?? []
+            refsByPod[podUID] = wanted.isEmpty ? nil : wanted
+            for ref in before.subtracting(wanted) { drop(podUID, from: ref) }
+            for ref in wanted.sorted() {
+                if watched[ref] != nil {
+                    watched[ref]?.pods.insert(podUID)
+                } else {
+                    start(ref, for: podUID)
+                }
             }
+            pending.formUnion(wanted.filter { watched[$0]?.settled == false })
         }
-        let pending = wanted.filter { watched[$0]?.settled == false }
         guard !pending.isEmpty else { return }
         let ids = Dictionary(uniqueKeysWithValues: pending.compactMap { ref in watched[ref].map { (ref, $0.id) } })
         let timeout = firstListTimeout
@@ -125,22 +134,29 @@ public actor ReferencedObjects {
         for ref in refsByPod.removeValue(forKey: podUID) ?? [] { drop(podUID, from: ref) }
     }
 
-    /// The ConfigMaps of `namespace` that the current pods reference and that exist, by name.
-    public func configMaps(namespace: String) -> [String: PodCompiler::ConfigMap] {
-        var out: [String: PodCompiler::ConfigMap] = [:]
-        for (ref, entry) in watched where ref.namespace == namespace {
-            if case .configMap(let object)? = entry.content { out[ref.name] = object }
+    /// The ConfigMaps and Secrets that exist of each of `namespaces`, by namespace and name: one snapshot
+    /// for a whole pass (each namespace's dictionaries are shared by its pods, not copied per pod).
+    public func objects(namespaces: Set<String>) -> [String: (configMaps: [String: PodCompiler::ConfigMap], secrets: [String: PodCompiler::Secret])] {
+        var out: [String: (configMaps: [String: PodCompiler::ConfigMap], secrets: [String: PodCompiler::Secret])] = [:]
+        for namespace in namespaces { out[namespace] = ([:], [:]) }
+        for (ref, entry) in watched where namespaces.contains(ref.namespace) {
+            switch entry.content {
+            case .configMap(let object)?: out[ref.namespace]?.configMaps[ref.name] = object
+            case .secret(let object)?: out[ref.namespace]?.secrets[ref.name] = object
+            case nil: break
+            }
         }
         return out
     }
 
+    /// The ConfigMaps of `namespace` that the current pods reference and that exist, by name.
+    public func configMaps(namespace: String) -> [String: PodCompiler::ConfigMap] {
+        objects(namespaces: [namespace])[namespace]?.configMaps ?? [:]
+    }
+
     /// The Secrets of `namespace` that the current pods reference and that exist, by name.
     public func secrets(namespace: String) -> [String: PodCompiler::Secret] {
-        var out: [String: PodCompiler::Secret] = [:]
-        for (ref, entry) in watched where ref.namespace == namespace {
-            if case .secret(let object)? = entry.content { out[ref.name] = object }
-        }
-        return out
+        objects(namespaces: [namespace])[namespace]?.secrets ?? [:]
     }
 
     /// What is known of `ref`; nil when no pod references it.
