@@ -118,13 +118,13 @@ struct LiveEndToEndTests {
           initContainers:
           - name: setup
             image: /bin/sh
-            command: ["/bin/sh", "-c", "echo init > /data/init"]
-            volumeMounts: [{name: data, mountPath: /data}]
+            command: ["/bin/sh", "-c", "echo init > /var/lib/data/init"]
+            volumeMounts: [{name: data, mountPath: /var/lib/data}]
           containers:
           - name: app
             image: /bin/sh
-            command: ["/bin/sh", "-c", "echo hello from app; cat /etc/app/setting; echo; exec sleep infinity"]
-            volumeMounts: [{name: config, mountPath: /etc/app}, {name: data, mountPath: /data}]
+            command: ["/bin/sh", "-c", "echo hello from app; cat /run/app/setting; echo; exec sleep infinity"]
+            volumeMounts: [{name: config, mountPath: /run/app}, {name: data, mountPath: /var/lib/data}]
           volumes:
           - {name: data, emptyDir: {}}
           - {name: config, configMap: {name: web-config}}
@@ -235,8 +235,8 @@ struct LiveEndToEndTests {
           initContainers:
           - name: gate
             image: /bin/sh
-            command: ["/bin/sh", "-c", "read state < /etc/gate/state; echo gate $state; test $state = open"]
-            volumeMounts: [{name: gate, mountPath: /etc/gate}]
+            command: ["/bin/sh", "-c", "read state < /run/gate/state; echo gate $state; test $state = open"]
+            volumeMounts: [{name: gate, mountPath: /run/gate}]
           containers:
           - name: app
             image: /bin/sleep
@@ -289,8 +289,9 @@ struct LiveEndToEndTests {
                 try await cluster.apply("gate.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: gate, namespace: default}\ndata: {state: closed}\n")
                 try await cluster.apply("gated.yaml", Self.gated())
                 try await cluster.wait("the gate failed, was retried, failed again and backs off", seconds: 60) {
-                    (Int(try await cluster.get("pod gated", "{.status.initContainerStatuses[0].restartCount}")) ?? 0) >= 1
-                        && (try await cluster.get("pod gated", "{.status.initContainerStatuses[0].state.waiting.reason}")) == "CrashLoopBackOff"
+                    let restarts = Int(try await cluster.get("pod gated", "{.status.initContainerStatuses[0].restartCount}")) ?? 0
+                    let waiting = try await cluster.get("pod gated", "{.status.initContainerStatuses[0].state.waiting.reason}")
+                    return restarts >= 1 && waiting == "CrashLoopBackOff"
                 }
                 #expect(try await cluster.get("pod gated", "{.status.phase}") == "Pending")
                 #expect(try await cluster.get("pod gated", "{.status.initContainerStatuses[0].lastState.terminated.exitCode}") == "1")
@@ -315,6 +316,24 @@ struct LiveEndToEndTests {
                 }
                 #expect(try await cluster.get("pod garbled", "{.status.containerStatuses[0].state.waiting.message}").contains("spec.containers[0].args"))
                 #expect(try await cluster.get("pod garbled", "{.status.phase}") == "Pending")
+
+                // A pod mounting a volume where the host has no directory is held back alone (systemd would
+                // create the mount point in the host's /etc), with the reason; nothing is created.
+                try await cluster.api.create(.pods, [
+                    "apiVersion": "v1", "kind": "Pod", "metadata": ["name": "unmountable", "namespace": "default"],
+                    "spec": [
+                        "nodeName": "node-1", "automountServiceAccountToken": false,
+                        "containers": [["name": "app", "image": "/bin/sleep", "args": ["infinity"],
+                                        "volumeMounts": [["name": "scratch", "mountPath": "/etc/systemk-e2e-missing"]]]],
+                        "volumes": [["name": "scratch", "emptyDir": [:]]],
+                    ],
+                ])
+                try await cluster.wait("the unmountable pod's reason") {
+                    try await cluster.get("pod unmountable", "{.status.containerStatuses[0].state.waiting.reason}") == "CreateContainerConfigError"
+                }
+                #expect(try await cluster.get("pod unmountable", "{.status.containerStatuses[0].state.waiting.message}").contains("does not exist on the host"))
+                #expect(!FileManager.default.fileExists(atPath: "/etc/systemk-e2e-missing"))
+                #expect(try await cluster.get("pod crasher", "{.status.phase}") == "Running")
 
                 // The replicas of a Deployment, each with its service-account token (TokenRequest, bound to the pod).
                 for i in 1...3 { try await cluster.apply("replica-\(i).yaml", Self.replica(i)) }

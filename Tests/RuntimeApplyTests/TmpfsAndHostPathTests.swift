@@ -104,7 +104,7 @@ import Testing
     @Test func directoryOrCreateMakesTheDirectoryAndItsParents() throws {
         let state = try ScratchState()
         let path = state.outside + "/a/b/c"
-        #expect(try check(state, path, "DirectoryOrCreate").changes.last == .createdHostPath(path))
+        #expect(try check(state, path, "DirectoryOrCreate").changes.first == .createdHostPath(path), "the host path is checked (and made) before the pod's files")
         for p in [state.outside + "/a", state.outside + "/a/b", path] {
             #expect(lstatus(p).map { ($0.type, $0.mode) } ?? (.unknown, 0) == (.directory, 0o755))
         }
@@ -114,7 +114,7 @@ import Testing
     @Test func fileOrCreateMakesAnEmptyFileAndNeverOverwritesOne() throws {
         let state = try ScratchState()
         let path = state.outside + "/x/state.db"
-        #expect(try check(state, path, "FileOrCreate").changes.last == .createdHostPath(path))
+        #expect(try check(state, path, "FileOrCreate").changes.first == .createdHostPath(path))
         #expect(lstatus(path).map { ($0.type, $0.mode, $0.size) } ?? (.unknown, 0, 9) == (.regular, 0o644, 0))
         #expect(lstatus(state.outside + "/x")?.mode == 0o755)
         writeText(path, "precious")

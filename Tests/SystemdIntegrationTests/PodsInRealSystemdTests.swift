@@ -7,7 +7,7 @@ import Testing
 @Suite(.serialized, .enabled(if: NamespacedSystemd.isAvailable, "\(NamespacedSystemd.unavailableReason ?? "")"))
 struct PodsInRealSystemdTests {
     /// A probe container: python3 writes what it sees (argv, environment, ids, working directory, what
-    /// it can write and read) to /data/result.json.
+    /// it can write and read) to /var/lib/data/result.json.
     static let probeScript = """
         import json, os, sys
         out = {"argv": sys.argv[1:], "env": dict(os.environ), "uid": os.getuid(), "gid": os.getgid(),
@@ -18,12 +18,12 @@ struct PodsInRealSystemdTests {
                 return True
             except OSError:
                 return False
-        out["write"] = {p: can_write(p) for p in ["/etc/systemk-probe", "/usr/systemk-probe", "/tmp/probe", "/var/tmp/probe", "/data/probe", "/etc/app/probe"]}
-        out["init"] = open("/data/init").read()
-        out["config"] = open("/etc/app/app.conf").read()
+        out["write"] = {p: can_write(p) for p in ["/etc/systemk-probe", "/usr/systemk-probe", "/tmp/probe", "/var/tmp/probe", "/var/lib/data/probe", "/run/app/probe"]}
+        out["init"] = open("/var/lib/data/init").read()
+        out["config"] = open("/run/app/app.conf").read()
         out["secret"] = open("/run/secrets/creds/password").read()
         out["secret_mode"] = oct(os.stat("/run/secrets/creds/password").st_mode & 0o777)
-        open("/data/result.json", "w").write(json.dumps(out))
+        open("/var/lib/data/result.json", "w").write(json.dumps(out))
         """
 
     static func probePod(restartPolicy: String = "Never") -> String {
@@ -37,12 +37,12 @@ struct PodsInRealSystemdTests {
           initContainers:
           - name: first
             image: /bin/sh
-            command: ["/bin/sh", "-c", "echo first >> /data/init"]
-            volumeMounts: [{name: data, mountPath: /data}]
+            command: ["/bin/sh", "-c", "echo first >> /var/lib/data/init"]
+            volumeMounts: [{name: data, mountPath: /var/lib/data}]
           - name: second
             image: /bin/sh
-            command: ["/bin/sh", "-c", "sleep 0.3; echo second >> /data/init"]
-            volumeMounts: [{name: data, mountPath: /data}]
+            command: ["/bin/sh", "-c", "sleep 0.3; echo second >> /var/lib/data/init"]
+            volumeMounts: [{name: data, mountPath: /var/lib/data}]
           containers:
           - name: probe
             image: /usr/bin/python3
@@ -61,8 +61,8 @@ struct PodsInRealSystemdTests {
               requests: {cpu: 250m, memory: 32Mi}
               limits: {cpu: 500m, memory: 100Mi}
             volumeMounts:
-            - {name: data, mountPath: /data}
-            - {name: config, mountPath: /etc/app}
+            - {name: data, mountPath: /var/lib/data}
+            - {name: config, mountPath: /run/app}
             - {name: creds, mountPath: /run/secrets/creds}
           volumes:
           - {name: data, emptyDir: {}}
@@ -110,7 +110,7 @@ struct PodsInRealSystemdTests {
             #expect(result["groups"] as? [Int] == [1, 4, 65534])
             #expect(result["cwd"] as? String == "/etc")
             let writes = try #require(result["write"] as? [String: Bool])
-            #expect(writes == ["/etc/systemk-probe": false, "/usr/systemk-probe": false, "/tmp/probe": true, "/var/tmp/probe": true, "/data/probe": true, "/etc/app/probe": false])
+            #expect(writes == ["/etc/systemk-probe": false, "/usr/systemk-probe": false, "/tmp/probe": true, "/var/tmp/probe": true, "/var/lib/data/probe": true, "/run/app/probe": false])
             #expect(!FileManager.default.fileExists(atPath: "/tmp/probe"), "the container's /tmp must be private")
             #expect(result["init"] as? String == "first\nsecond\n", "init containers run in order, before the app")
             #expect(result["config"] as? String == "port=8080\n")
@@ -144,8 +144,8 @@ struct PodsInRealSystemdTests {
               containers:
               - name: app
                 image: /bin/sh
-                command: ["/bin/sh", "-c", "touch /data/app-ran"]
-                volumeMounts: [{name: data, mountPath: /data}]
+                command: ["/bin/sh", "-c", "touch /var/lib/data/app-ran"]
+                volumeMounts: [{name: data, mountPath: /var/lib/data}]
               volumes: [{name: data, emptyDir: {}}]
             """
         try await NamespacedSystemd.with { systemd in

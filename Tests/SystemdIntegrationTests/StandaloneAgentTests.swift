@@ -11,7 +11,7 @@ struct StandaloneAgentTests {
     /// The `systemk` executable SwiftPM built next to this test bundle.
     static var binary: String { NamespacedSystemd.builtExecutable("systemk") }
 
-    static func pod(_ name: String, args: String = "infinity", config: String = "v1", initScript: String = "echo init > /data/init") -> String {
+    static func pod(_ name: String, args: String = "infinity", config: String = "v1", initScript: String = "echo init > /var/lib/data/init") -> String {
         """
         apiVersion: v1
         kind: Pod
@@ -21,12 +21,12 @@ struct StandaloneAgentTests {
           - name: setup
             image: /bin/sh
             command: ["/bin/sh", "-c", "\(initScript)"]
-            volumeMounts: [{name: data, mountPath: /data}]
+            volumeMounts: [{name: data, mountPath: /var/lib/data}]
           containers:
           - name: app
             image: /bin/sleep
             args: ["\(args)"]
-            volumeMounts: [{name: config, mountPath: /etc/app}, {name: data, mountPath: /data}]
+            volumeMounts: [{name: config, mountPath: /run/app}, {name: data, mountPath: /var/lib/data}]
           volumes:
           - {name: data, emptyDir: {}}
           - {name: config, configMap: {name: \(name)-config}}
@@ -153,7 +153,7 @@ struct StandaloneAgentTests {
             try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
             var agent = Agent(systemd: systemd, manifests: manifests, state: systemd.dataDirectory + "/state")
             // Fails the first time, succeeds the second.
-            try agent.write("flaky.yaml", Self.pod("flaky", initScript: "if [ -f /data/tried ]; then echo ok > /data/init; else touch /data/tried; exit 1; fi"))
+            try agent.write("flaky.yaml", Self.pod("flaky", initScript: "if [ -f /var/lib/data/tried ]; then echo ok > /var/lib/data/init; else touch /var/lib/data/tried; exit 1; fi"))
             try agent.start()
             let app = "systemk.default.flaky.app.service"
             try agent.wait("the init container's first failure") {

@@ -50,7 +50,7 @@ struct UserModeAgentTests {
                 #expect(chown(path, uid_t(Self.uid), gid_t(Self.uid)) == 0)
             }
             var agent = StandaloneAgentTests.Agent(systemd: systemd, manifests: manifests, state: state)
-            try agent.write("web.yaml", StandaloneAgentTests.pod("web", initScript: "id -u > /data/init"))
+            try agent.write("web.yaml", StandaloneAgentTests.pod("web", initScript: "id -u > /var/lib/data/init"))
             let r = try systemd.run([
                 "systemd-run", "--unit=systemk-agent-1.service", "-p", "Restart=no", "-p", "User=\(Self.user)",
                 "-p", "Environment=XDG_RUNTIME_DIR=/run/user/\(Self.uid)", StandaloneAgentTests.binary, "--user",

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A real systemd 252 for one test, booted by `nsystemd.sh` as PID 1 of a private PID+mount namespace.
 ///
@@ -44,6 +45,7 @@ public final class NamespacedSystemd: Sendable {
     public let dataDirectory: String
     /// The host PID of the namespace's PID 1.
     public let pid: Int32
+    private let shutDown = Mutex(false)
 
     /// The namespace's `/run/systemd/system`, seen from the host.
     public var unitDirectory: String { "/proc/\(pid)/root/run/systemd/system" }
@@ -55,10 +57,33 @@ public final class NamespacedSystemd: Sendable {
     }
 
     /// Boots a systemd, runs `body` with it, and shuts it down whatever happens.
+    /// Booting and shutting down wait for processes for seconds: they run on a thread of their own, not
+    /// on one of Swift's few cooperative threads (on 2 cores, two tests booting at once would otherwise
+    /// stall every task of the test process, in-process API servers included).
     public static func with<T>(_ body: (NamespacedSystemd) async throws -> T) async throws -> T {
-        let systemd = try boot()
-        defer { systemd.shutdown() }
-        return try await body(systemd)
+        let systemd = try await offPool { try boot() }
+        do {
+            let result = try await body(systemd)
+            await offPool { systemd.shutdown() }
+            return result
+        } catch {
+            await offPool { systemd.shutdown() }
+            throw error
+        }
+    }
+
+    /// Runs blocking `work` on a new thread and waits for it without holding a cooperative thread.
+    public static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try work() }) }.start()
+        }
+    }
+
+    /// `offPool` for work that cannot fail.
+    public static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: work()) }.start()
+        }
     }
 
     /// Boots a systemd and waits until it reports `running` or `degraded`.
@@ -81,6 +106,10 @@ public final class NamespacedSystemd: Sendable {
     /// Kills the namespace's PID 1 (which ends everything in it) and removes the test's directory.
     /// Safe to call more than once.
     public func shutdown() {
+        guard shutDown.withLock({ done in
+            defer { done = true }
+            return !done
+        }) else { return }
         _ = try? Self.runProcess(["/bin/bash", Self.script, "down", stateDirectory], outputDirectory: nil, timeout: 30)
         try? FileManager.default.removeItem(atPath: stateDirectory)
     }

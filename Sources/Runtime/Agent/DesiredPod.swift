@@ -32,6 +32,9 @@ public struct ReconcileReport: Sendable, Equatable {
     /// Units started because they were installed but not running (and had never run, or their pod's
     /// init containers are retried).
     public var started: [String] = []
+    /// Pods whose files could not be written (a hostPath or mount point the host lacks, a file in the
+    /// way), with why: not installed, or left running as they were; tried again at the next pass.
+    public var failed: [String: String] = [:]
     /// How many times systemd was asked to reload (at most one per pass).
     public var daemonReloads: Int = 0
     /// Units with the systemk prefix but no valid `[X-Kubernetes]` section: reported, never deleted.

@@ -86,7 +86,34 @@ public actor PodReconciler {
             directoriesToRemove.append(units[0].podDirectory)
             report.removed.append(units[0].pod)
         }
-        for pod in desired {
+        // Each pod's files first, on their own (in parallel: pods share no path below the pods directory,
+        // which the first pod's pass makes). A pod whose files fail is held back alone: not installed, or
+        // left as it runs; the others go on.
+        var failedUIDs: Set<String> = []
+        if !dryRun {
+            let materializer = self.materializer
+            var outcomes: [Result<ApplyReport, ApplyError>] = []
+            if let first = desired.first {
+                outcomes.append(Result { () throws(ApplyError) in try materializer.apply(first.plan, runtimeContent: first.runtimeContent) })
+                outcomes += Array(desired.dropFirst()).concurrentMap { pod in
+                    Result { () throws(ApplyError) in try materializer.apply(pod.plan, runtimeContent: pod.runtimeContent) }
+                }
+            }
+            for (pod, outcome) in zip(desired, outcomes) {
+                switch outcome {
+                case .success(let changes):
+                    if !changes.isEmpty { log("pod \(pod.key): \(changes.changes.count) file changes") }
+                case .failure(let error):
+                    log("error: pod \(pod.key): \(error)")
+                    report.failed[pod.key] = error.description
+                    failedUIDs.insert(pod.plan.uid)
+                    if let running = installedByPod[pod.plan.uid]?.first { report.kept.append(running.pod) }
+                    // A new pod's partial files go (its directory is named by its UID, and nothing runs there).
+                    if installedByPod[pod.plan.uid] == nil { _ = try? materializer.removePod(directory: pod.plan.podDirectory) }
+                }
+            }
+        }
+        for pod in desired where !failedUIDs.contains(pod.plan.uid) {
             let plan = pod.plan
             let existing = installedByPod[plan.uid] ?? []
             let planned = Set(plan.units.map(\.name))
@@ -116,20 +143,6 @@ public actor PodReconciler {
         }
 
         if !toStop.isEmpty { try await systemd.stop(toStop) }
-        // Each pod's files on their own (in parallel: pods share no path below the pods directory,
-        // which the first pod's pass makes). The first failure, in the pods' order, ends the pass.
-        let materializer = self.materializer
-        var outcomes: [Result<ApplyReport, ApplyError>] = []
-        if let first = desired.first {
-            outcomes.append(Result { () throws(ApplyError) in try materializer.apply(first.plan, runtimeContent: first.runtimeContent) })
-            outcomes += Array(desired.dropFirst()).concurrentMap { pod in
-                Result { () throws(ApplyError) in try materializer.apply(pod.plan, runtimeContent: pod.runtimeContent) }
-            }
-        }
-        for (pod, outcome) in zip(desired, outcomes) {
-            let changes = try outcome.get()
-            if !changes.isEmpty { log("pod \(pod.key): \(changes.changes.count) file changes") }
-        }
         if !toRemove.isEmpty { try await systemd.remove(toRemove) }
         if !toInstall.isEmpty { try await systemd.install(toInstall) }
         if !toRemove.isEmpty || !toInstall.isEmpty {

@@ -221,6 +221,12 @@ public actor PodRunner {
             }
         }
         let report = try await reconciler.reconcile(desired, keep: keep)
+        // Pods whose files could not be written wait with the reason (unless their units run on as they were).
+        for (key, message) in report.failed.sorted(by: { $0.key < $1.key }) {
+            guard let request = requests.first(where: { $0.key == key }) else { continue }
+            holdBack(request, blocked: Set(Self.containers(of: request).map(\.name)), reason: "CreateContainerConfigError", message: message)
+            if !report.kept.contains(key) { index = index.filter { $0.value.pod != key } }
+        }
         // Units of held-back pods that keep running stay indexed, so their status still follows them.
         for (name, entry) in unitIndex where keep.contains(entry.uid) && index[name] == nil { index[name] = entry }
         unitIndex = index
@@ -240,7 +246,7 @@ public actor PodRunner {
         reportedFromUnits.formIntersection(desired.map(\.key))
         var touched = Set(report.created).union(report.replaced)
         for unit in report.started { if let pod = index[unit]?.pod { touched.insert(pod) } }
-        for pod in desired where touched.contains(pod.key) || !reportedFromUnits.contains(pod.key) {
+        for pod in desired where report.failed[pod.key] == nil && (touched.contains(pod.key) || !reportedFromUnits.contains(pod.key)) {
             markDirty(pod.key, units: pod.plan.units.map(\.name))
         }
         return report

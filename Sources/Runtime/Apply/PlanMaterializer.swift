@@ -44,6 +44,11 @@ public struct PlanMaterializer: Sendable {
         let layout = try PodLayout(plan: plan, stateDirectory: stateDirectory)
         let resolved = try ResolvedPlan(plan: plan, layout: layout, users: users, runtimeContent: runtimeContent)
         var report = ApplyReport()
+        // The host's paths first: a pod whose mount point or hostPath is wrong gets nothing written.
+        let checker = HostPathChecker(fileSystem: fileSystem, creator: users.processIDs)
+        for check in plan.hostPathChecks {
+            try checker.check(check, report: &report)
+        }
         try ensurePodsRoot(layout)
         for directory in resolved.directories where directory.volume == nil {
             try ensureDirectory(directory, tmpfs: resolved.tmpfs[directory.path.path], report: &report)
@@ -56,10 +61,6 @@ public struct PlanMaterializer: Sendable {
             let dirs = resolved.directories.filter { $0.volume == volume.path }
             let files = resolved.files.filter { $0.volume == volume.path }
             try writer.reconcile(volume: volume, directories: dirs, files: files, report: &report)
-        }
-        let checker = HostPathChecker(fileSystem: fileSystem, creator: users.processIDs)
-        for check in plan.hostPathChecks {
-            try checker.check(check, report: &report)
         }
         return report
     }
