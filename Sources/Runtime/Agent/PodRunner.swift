@@ -84,13 +84,15 @@ public actor PodRunner {
     /// When to try again the images that failed to install, and the back-off after that.
     public private(set) var imageRetryAt: ContinuousClock.Instant?
     var imageRetryDelay = 10
-    /// Pods whose units changed state since their status was last reported: reported together, at
-    /// most every `statusInterval`, so that a burst of signals (200 pods starting) costs a few passes.
-    /// The first change after a quiet interval is reported at once (a single pod is not delayed).
+    /// Pods whose units changed state since their status was last reported: reported together once
+    /// systemd has been quiet for `statusQuiet` (a pod's activating and active come a few ms apart), and
+    /// at the latest `statusInterval` after the first change, so that a burst of signals (200 pods
+    /// starting) costs a few passes and a single pod is not delayed.
     var dirtyPods: [String: [String]] = [:]
     var statusFlushScheduled = false
-    var lastFlush: ContinuousClock.Instant?
+    var lastDirty = ContinuousClock.now
     let statusInterval: Duration
+    let statusQuiet: Duration = .milliseconds(25)
     /// Pods whose status from their units was reported since they were planned; pods the pass leaves
     /// alone are not re-read (systemd's signals report their changes).
     var reportedFromUnits: Set<String> = []
@@ -298,19 +300,23 @@ public actor PodRunner {
 
     func markDirty(_ pod: String, units: [String]) {
         dirtyPods[pod] = units
+        lastDirty = ContinuousClock.now
         guard !statusFlushScheduled else { return }
         statusFlushScheduled = true
-        let wait = lastFlush.map { $0.advanced(by: statusInterval) - ContinuousClock.now } ?? .zero
+        let deadline = lastDirty.advanced(by: statusInterval)
         Task {
-            // Signals already queued for this actor join the flush either way.
-            if wait > .zero { try? await Task.sleep(for: wait) }
+            while true {
+                let quietAt = self.lastDirty.advanced(by: self.statusQuiet)
+                let wake = min(quietAt, deadline)
+                if wake <= ContinuousClock.now { break }
+                try? await Task.sleep(until: wake, clock: .continuous)
+            }
             await self.flushStatuses()
         }
     }
 
     func flushStatuses() async {
         statusFlushScheduled = false
-        lastFlush = ContinuousClock.now
         let pods = dirtyPods
         dirtyPods = [:]
         var reports: [PodStatusReport] = []

@@ -184,16 +184,14 @@ public struct BusSystemdManager: SystemdManager {
         }
     }
 
+    /// One call: `GetAll` with an empty interface name on the unit's object path answers the properties of
+    /// every interface (Unit and Service), as for `systemctl show`, and systemd loads the unit for it when
+    /// needed (a status pass for 200 pods asks this for each unit, so 1 call instead of LoadUnit and two
+    /// GetAll saves systemd two thirds of the work).
     public func properties(of unit: String) async throws(SystemdError) -> UnitProperties {
-        let reply = try await bus.call(.manager("LoadUnit", [.string(unit)]), unit: unit)
-        guard let path = reply.first?.stringValue else {
-            throw .unexpectedReply(method: "LoadUnit", detail: "expected an object path, got \(reply)")
-        }
-        let unitProperties = try await bus.allProperties(path: path, interface: SystemdBus.unitInterface, unit: unit)
-        let serviceProperties =
-            unit.hasSuffix(".service")
-            ? try await bus.allProperties(path: path, interface: SystemdBus.serviceInterface, unit: unit) : [:]
-        return UnitProperties(name: unit, unit: unitProperties, service: serviceProperties)
+        let path = try UnitName.objectPath(for: unit)
+        let all = try await bus.allProperties(path: path, interface: "", unit: unit)
+        return UnitProperties(name: unit, unit: all, service: all)
     }
 
     public func stateChanges() async throws(SystemdError) -> AsyncStream<UnitStateChange> {
