@@ -53,7 +53,8 @@ done
 case "$work" in /tmp|/tmp/*) echo "run.sh: --work must not be under /tmp" >&2; exit 1;; esac
 
 if [ "$build" = 1 ]; then
-  (cd "$repo" && swift build -c release --scratch-path "$scratch" --product systemk \
+  # systemk as users build it (README): one self-contained executable, the Swift runtime linked in.
+  (cd "$repo" && swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product systemk \
     && swift build -c release --scratch-path "$scratch" --product systemk-live-bench) >&2
 fi
 bin=$scratch/release

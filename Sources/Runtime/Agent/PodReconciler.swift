@@ -155,10 +155,13 @@ public actor PodReconciler {
         }
         // Unchanged pods whose units are loaded but never ran (systemk stopped between install and
         // start): start them. Units that ran and ended stay as they are: their restart policy decided.
-        for pod in desired where report.unchanged.contains(pod.key) {
+        let unchanged = Set(report.unchanged)
+        let unchangedPods = desired.filter { unchanged.contains($0.key) }
+        let states = await systemd.properties(of: Set(unchangedPods.flatMap { $0.plan.units.map(\.name) }))
+        for pod in unchangedPods {
             var never: [String] = []
             for unit in pod.plan.units {
-                let p = try await systemd.properties(of: unit.name)
+                guard let p = states[unit.name] else { continue }
                 if p.activeState == .inactive && p.mainStartTimestamp == 0 && p.invocationID.isEmpty { never.append(unit.name) }
             }
             if !never.isEmpty {

@@ -319,19 +319,20 @@ public actor PodRunner {
         statusFlushScheduled = false
         let pods = dirtyPods
         dirtyPods = [:]
+        let properties = await systemd.properties(of: Set(pods.values.joined()))
         var reports: [PodStatusReport] = []
         for (key, units) in pods.sorted(by: { $0.key < $1.key }) {
-            if let report = await status(of: units) { reports.append(report) }
+            if let report = status(of: units, properties: properties) { reports.append(report) }
             if unitIndex[units.first ?? ""]?.pod == key { reportedFromUnits.insert(key) }
         }
         if !reports.isEmpty { await onStatus(reports) }
     }
 
     /// Rebuilds a pod's status from its unit files (as planned and installed) and systemd's properties.
-    func status(of units: [String]) async -> PodStatusReport? {
+    func status(of units: [String], properties: [String: UnitProperties]) -> PodStatusReport? {
         var observed: [ObservedUnit] = []
         for unit in units {
-            guard let properties = try? await systemd.properties(of: unit) else { continue }
+            guard let properties = properties[unit] else { continue }
             let text = unitFiles[unit] ?? (try? String(contentsOfFile: systemd.unitDirectory + "/" + unit, encoding: .utf8))
             observed.append(
                 ObservedUnit(name: unit, unitFile: text, properties: properties, additionalRestarts: runtimeRestarts[unit] ?? 0))

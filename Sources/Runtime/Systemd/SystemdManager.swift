@@ -191,3 +191,24 @@ public struct UnitStateChange: Sendable, Hashable {
         self.invocationID = invocationID
     }
 }
+
+extension SystemdManager {
+    /// The properties of `units`, asked for concurrently (the bus pipelines the calls: one at a time,
+    /// 200 pods' units would wait for a round trip each). Units systemd cannot answer for are left out.
+    public func properties(of units: Set<String>, concurrency: Int = 32) async -> [String: UnitProperties] {
+        await withTaskGroup(of: (String, UnitProperties?).self) { group in
+            var out: [String: UnitProperties] = [:]
+            var inFlight = 0
+            for unit in units.sorted() {
+                if inFlight == concurrency, let (name, value) = await group.next() {
+                    out[name] = value
+                    inFlight -= 1
+                }
+                inFlight += 1
+                group.addTask { (unit, try? await self.properties(of: unit)) }
+            }
+            for await (name, value) in group { out[name] = value }
+            return out
+        }
+    }
+}
