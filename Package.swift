@@ -44,6 +44,11 @@ let package = Package(
                 "CSystemd",
                 "KubeClient",
                 .product(name: "Logging", package: "swift-log"),
+                // Probes: httpGet over AsyncHTTPClient, tcpSocket over NIO.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Sources/Runtime"
         ),
@@ -188,7 +193,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RuntimeAgentTests",
-            dependencies: ["SystemkRuntime"]
+            dependencies: ["SystemkRuntime", "PodCompiler"]
         ),
         // Live mode against the test API server (and, as root, a real systemd in a private namespace).
         .testTarget(

@@ -94,7 +94,7 @@ struct LiveMode {
         let tokens = ServiceAccountTokens(client: client, clusterCAPEM: client.configuration.certificateAuthorityPEM, log: info)
         let agent = LiveAgent(
             client: client, node: node, systemd: systemd, reconciler: reconciler, packages: packages, objects: objects,
-            tokens: tokens, manifests: command.manifests, log: info,
+            tokens: tokens, manifests: command.manifests, probes: HostProbeExecutor(), log: info,
             onPod: { pod, removed in
                 if removed {
                     await store.remove(namespace: pod.metadata.namespace ?? "default", name: pod.metadata.name ?? "")

@@ -155,7 +155,7 @@ struct SystemkCommand: AsyncParsableCommand {
         guard let cluster else {
             let agent = StandaloneAgent(
                 directory: manifests ?? ".", node: node, systemd: systemd, reconciler: reconciler, packages: packages,
-                log: { log.info($0) })
+                probes: dryRun ? nil : HostProbeExecutor(), log: { log.info($0) })
             try await agent.run()
             return
         }

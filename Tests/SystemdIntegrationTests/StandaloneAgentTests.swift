@@ -44,11 +44,11 @@ struct StandaloneAgentTests {
         let state: String
         var runs = 0
 
-        mutating func start() throws {
+        mutating func start(nodeIP: String = "10.0.0.10") throws {
             runs += 1
             let r = try systemd.run([
                 "systemd-run", "--unit=systemk-agent-\(runs).service", "-p", "Restart=no", StandaloneAgentTests.binary,
-                "--manifests", manifests, "--state-dir", state, "--node-ip", "10.0.0.10", "--nodename", "node-1",
+                "--manifests", manifests, "--state-dir", state, "--node-ip", nodeIP, "--nodename", "node-1",
             ])
             if r.status != 0 { throw NamespacedSystemd.Failure(description: "starting systemk: \(r)") }
         }

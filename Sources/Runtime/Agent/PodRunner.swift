@@ -68,6 +68,11 @@ public actor PodRunner {
     let users: any UserDatabase
     let log: @Sendable (String) -> Void
     let onStatus: @Sendable ([PodStatusReport]) async -> Void
+    /// Runs the pods' liveness, readiness and startup probes; nil: no probes run (containers are ready
+    /// when they run).
+    var prober: Prober?
+    /// systemd's properties of each unit as last read for status: the prober's view of the containers.
+    var lastProperties: [String: UnitProperties] = [:]
 
     /// Units of the current desired pods, by unit name.
     var unitIndex: [String: IndexedUnit] = [:]
@@ -106,7 +111,8 @@ public actor PodRunner {
     public init(
         node: NodeFacts, systemd: any SystemdManager, reconciler: PodReconciler, packages: (any PackageUnitSource)?,
         runtimeContent: (any RuntimeContentSource)? = nil, users: any UserDatabase = SystemUserDatabase(),
-        statusInterval: Duration = .milliseconds(200), log: @escaping @Sendable (String) -> Void,
+        statusInterval: Duration = .milliseconds(200), probes: (any ProbeExecutor)? = nil,
+        log: @escaping @Sendable (String) -> Void,
         onStatus: @escaping @Sendable ([PodStatusReport]) async -> Void
     ) {
         self.node = node
@@ -118,6 +124,52 @@ public actor PodRunner {
         self.statusInterval = statusInterval
         self.log = log
         self.onStatus = onStatus
+        if let probes {
+            let box = WeakRunner()
+            prober = Prober(
+                executor: probes, host: node.internalIP ?? "127.0.0.1",
+                state: { unit in await box.runner?.probedContainer(unit) },
+                onEvent: { event in await box.runner?.probeEvent(event) })
+            box.runner = self
+        }
+    }
+
+    final class WeakRunner: @unchecked Sendable {
+        weak var runner: PodRunner?
+    }
+
+    /// The container of `unit` as systemd last reported it, for the prober.
+    func probedContainer(_ unit: String) -> ProbedContainer? {
+        guard let p = lastProperties[unit] else { return nil }
+        return ProbedContainer(
+            id: p.invocationID.isEmpty ? nil : p.invocationID, running: p.activeState == .active && p.mainPID > 0,
+            startedAtMicroseconds: p.mainStartTimestamp, mainPID: p.mainPID)
+    }
+
+    /// A probe changed a container's readiness or start (its pod's status is reported again), or
+    /// failed it: the container is restarted (stopped, under restartPolicy Never), which counts as a restart.
+    func probeEvent(_ event: ProbeEvent) async {
+        guard let entry = unitIndex[event.unit] else { return }
+        switch event.change {
+        case .result(let value):
+            if event.kind == .readiness, !value, !event.output.isEmpty {
+                log("pod \(entry.pod): container \(event.container): Unhealthy: readiness probe failed: \(event.output)")
+            }
+        case .restart:
+            let message = "\(event.kind.rawValue) probe failed: \(event.output)"
+            log("pod \(entry.pod): container \(event.container): Unhealthy: \(message); \(entry.policy == "Never" ? "stopping" : "restarting") it")
+            do {
+                if entry.policy == "Never" {
+                    try await systemd.stop([event.unit])
+                } else {
+                    countRestart(event.unit)
+                    try await systemd.restart([event.unit])
+                }
+            } catch {
+                log("pod \(entry.pod): container \(event.container): after the failed \(event.kind.rawValue) probe: \(error)")
+            }
+        }
+        markDirty(entry.pod, units: entry.units)
     }
 
     /// True when images that failed to install are due to be tried again.
@@ -239,7 +291,9 @@ public actor PodRunner {
         initBackoff = initBackoff.filter { key, _ in index.values.contains { $0.pod == key } }
         terminating.formIntersection(live)
         runtimeRestarts = runtimeRestarts.filter { index[$0.key] != nil }
+        lastProperties = lastProperties.filter { index[$0.key] != nil }
 
+        await prober?.set(desired.filter { report.failed[$0.key] == nil }.flatMap(\.plan.probes))
         let stillRunning = Set(report.kept)
         let waiting = held.filter { !stillRunning.contains($0.key) }
         if !waiting.isEmpty { await onStatus(waiting) }
@@ -320,22 +374,28 @@ public actor PodRunner {
         let pods = dirtyPods
         dirtyPods = [:]
         let properties = await systemd.properties(of: Set(pods.values.joined()))
+        for (unit, value) in properties { lastProperties[unit] = value }
+        let probed = await prober?.results(Set(pods.values.joined())) ?? [:]
         var reports: [PodStatusReport] = []
         for (key, units) in pods.sorted(by: { $0.key < $1.key }) {
-            if let report = status(of: units, properties: properties) { reports.append(report) }
+            if let report = status(of: units, properties: properties, probes: probed) { reports.append(report) }
             if unitIndex[units.first ?? ""]?.pod == key { reportedFromUnits.insert(key) }
         }
         if !reports.isEmpty { await onStatus(reports) }
     }
 
     /// Rebuilds a pod's status from its unit files (as planned and installed) and systemd's properties.
-    func status(of units: [String], properties: [String: UnitProperties]) -> PodStatusReport? {
+    func status(
+        of units: [String], properties: [String: UnitProperties], probes: [String: (ready: Bool?, started: Bool?)] = [:]
+    ) -> PodStatusReport? {
         var observed: [ObservedUnit] = []
         for unit in units {
             guard let properties = properties[unit] else { continue }
             let text = unitFiles[unit] ?? (try? String(contentsOfFile: systemd.unitDirectory + "/" + unit, encoding: .utf8))
             observed.append(
-                ObservedUnit(name: unit, unitFile: text, properties: properties, additionalRestarts: runtimeRestarts[unit] ?? 0))
+                ObservedUnit(
+                    name: unit, unitFile: text, properties: properties, ready: probes[unit]?.ready, started: probes[unit]?.started,
+                    additionalRestarts: runtimeRestarts[unit] ?? 0))
         }
         guard let mapped = PodStatusMapper.map(observed, terminalPods: terminating).pods.first else { return nil }
         return PodStatusReport(namespace: mapped.namespace, name: mapped.name, uid: mapped.uid, status: mapped.status)

@@ -17,7 +17,7 @@ public actor StandaloneAgent {
     public init(
         directory: String, node: NodeFacts, systemd: any SystemdManager, reconciler: PodReconciler,
         packages: (any PackageUnitSource)?, users: any UserDatabase = SystemUserDatabase(),
-        log: @escaping @Sendable (String) -> Void
+        probes: (any ProbeExecutor)? = nil, log: @escaping @Sendable (String) -> Void
     ) {
         self.directory = ManifestDirectory(path: directory)
         self.systemd = systemd
@@ -25,7 +25,7 @@ public actor StandaloneAgent {
         let statusLog = StatusLog(log: log)
         self.statusLog = statusLog
         self.runner = PodRunner(
-            node: node, systemd: systemd, reconciler: reconciler, packages: packages, users: users, log: log,
+            node: node, systemd: systemd, reconciler: reconciler, packages: packages, users: users, probes: probes, log: log,
             onStatus: { reports in await statusLog.record(reports) })
     }
 
@@ -146,7 +146,7 @@ actor StatusLog {
             if let w = c.state?.waiting {
                 state = "waiting" + (w.reason.map { " (\($0))" } ?? "")
             } else if c.state?.running != nil {
-                state = "running"
+                state = c.ready ? "running" : "running (not ready)"
             } else if let t = c.state?.terminated {
                 state = "terminated (\(t.reason ?? "exit code \(t.exitCode)"))"
             } else {

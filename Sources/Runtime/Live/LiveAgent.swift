@@ -46,7 +46,7 @@ public actor LiveAgent {
         client: KubeClient, node: NodeFacts, systemd: any SystemdManager, reconciler: PodReconciler,
         packages: (any PackageUnitSource)?, objects: ReferencedObjects, tokens: ServiceAccountTokens,
         manifests: String?, users: any UserDatabase = SystemUserDatabase(), dryRun: Bool = false,
-        log: @escaping @Sendable (String) -> Void,
+        probes: (any ProbeExecutor)? = nil, log: @escaping @Sendable (String) -> Void,
         onPod: @escaping @Sendable (KubeClient::Pod, _ removed: Bool) async -> Void = { _, _ in }
     ) {
         self.client = client
@@ -62,7 +62,7 @@ public actor LiveAgent {
         let box = WeakAgent()
         self.runner = PodRunner(
             node: node, systemd: systemd, reconciler: reconciler, packages: packages,
-            runtimeContent: dryRun ? nil : TokenContent(tokens: tokens), users: users, log: log,
+            runtimeContent: dryRun ? nil : TokenContent(tokens: tokens), users: users, probes: dryRun ? nil : probes, log: log,
             onStatus: { reports in await box.agent?.report(reports) })
         box.agent = self
     }

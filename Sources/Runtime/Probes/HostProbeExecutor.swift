@@ -1,0 +1,246 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PodCompiler
+
+/// Runs probes on this host, as the kubelet does for a container with host networking:
+///
+/// - **httpGet**: a GET to `scheme://host:port/path` (host defaults to the node's address), with the
+///   probe's headers and `User-Agent: kube-probe/<version>`; TLS certificates are not verified, and
+///   redirects are not followed. A status from 200 to 399 is a success.
+/// - **tcpSocket**: a TCP connection to `host:port` that opens is a success.
+/// - **exec**: the command runs in the container's context: in its main process' mount namespace and
+///   working directory (`nsenter`), as its user and groups (`setpriv`), with its environment (read from
+///   `/proc/PID/environ`, passed as the environment, never on a command line). Exit status 0 is a success.
+///   It does not run in the unit's cgroup, nor under its capability bounding set or system-call filter.
+///
+/// Every probe ends within its timeout: a timeout is a failure.
+public final class HostProbeExecutor: ProbeExecutor {
+    let http: HTTPClient
+    let userAgent: String
+    let procRoot: String
+
+    public init(userAgent: String = "kube-probe/1.32", procRoot: String = "/proc") {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .none
+        var configuration = HTTPClient.Configuration(
+            tlsConfiguration: tls, redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(10), read: .seconds(10)),
+            connectionPool: .init(idleTimeout: .seconds(5)))
+        configuration.decompression = .disabled
+        self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+        self.userAgent = userAgent
+        self.procRoot = procRoot
+    }
+
+    /// Closes the HTTP client's connections.
+    public func shutdown() async {
+        try? await http.shutdown()
+    }
+
+    deinit {
+        let http = self.http
+        Task.detached { try? await http.shutdown() }
+    }
+
+    public func run(_ probe: Probe, target: ProbeTarget, timeout: Duration) async -> ProbeOutcome {
+        if let get = probe.httpGet { return await httpGet(get, target: target, timeout: timeout) }
+        if let tcp = probe.tcpSocket { return await tcpSocket(tcp, target: target, timeout: timeout) }
+        if let exec = probe.exec { return await self.exec(exec.command ?? [], target: target, timeout: timeout) }
+        return ProbeOutcome(success: false, output: "the probe has no handler")
+    }
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        let (seconds, attoseconds) = duration.components
+        return .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+
+    static func port(_ value: IntOrString) -> Int? {
+        if case .int(let n) = value { return n }
+        return nil
+    }
+
+    static func hostPart(_ host: String) -> String { host.contains(":") ? "[\(host)]" : host }
+
+    // MARK: httpGet
+
+    func httpGet(_ get: HTTPGetAction, target: ProbeTarget, timeout: Duration) async -> ProbeOutcome {
+        guard let port = Self.port(get.port) else { return ProbeOutcome(success: false, output: "named port not resolved") }
+        let scheme = (get.scheme ?? "HTTP").lowercased()
+        var path = get.path ?? "/"
+        if !path.hasPrefix("/") { path = "/" + path }
+        let host = (get.host?.isEmpty == false ? get.host : nil) ?? target.host
+        let url = "\(scheme)://\(Self.hostPart(host)):\(port)\(path)"
+        var request = HTTPClientRequest(url: url)
+        request.method = .GET
+        request.headers.add(name: "User-Agent", value: userAgent)
+        request.headers.add(name: "Accept", value: "*/*")
+        for header in get.httpHeaders ?? [] {
+            if header.name.lowercased() == "user-agent" || header.name.lowercased() == "accept" {
+                request.headers.replaceOrAdd(name: header.name, value: header.value)
+            } else {
+                request.headers.add(name: header.name, value: header.value)
+            }
+        }
+        do {
+            let response = try await http.execute(request, timeout: Self.timeAmount(timeout))
+            var body = try await response.body.collect(upTo: 10 * 1024 * 1024)
+            let text = body.readString(length: min(body.readableBytes, 1024)) ?? ""
+            let code = Int(response.status.code)
+            if (200..<400).contains(code) {
+                return ProbeOutcome(success: true, output: "HTTP probe succeeded with statuscode: \(code)")
+            }
+            return ProbeOutcome(success: false, output: "HTTP probe failed with statuscode: \(code)" + (text.isEmpty ? "" : ": \(text)"))
+        } catch {
+            return ProbeOutcome(success: false, output: "Get \"\(url)\": \(error)")
+        }
+    }
+
+    // MARK: tcpSocket
+
+    func tcpSocket(_ tcp: TCPSocketAction, target: ProbeTarget, timeout: Duration) async -> ProbeOutcome {
+        guard let port = Self.port(tcp.port) else { return ProbeOutcome(success: false, output: "named port not resolved") }
+        let host = (tcp.host?.isEmpty == false ? tcp.host : nil) ?? target.host
+        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(Self.timeAmount(timeout))
+        do {
+            let channel = try await bootstrap.connect(host: host, port: port).get()
+            try? await channel.close()
+            return ProbeOutcome(success: true, output: "")
+        } catch {
+            return ProbeOutcome(success: false, output: "dial tcp \(Self.hostPart(host)):\(port): \(error)")
+        }
+    }
+
+    // MARK: exec
+
+    /// The container's identity and environment, read from its main process.
+    struct ProcessContext: Equatable {
+        var uid: String
+        var gid: String
+        var groups: [String]
+        var environment: [String: String]
+    }
+
+    static func context(pid: UInt32, procRoot: String) -> ProcessContext? {
+        guard pid > 0,
+            let status = try? String(contentsOfFile: "\(procRoot)/\(pid)/status", encoding: .utf8),
+            let environ = FileManager.default.contents(atPath: "\(procRoot)/\(pid)/environ")
+        else { return nil }
+        var uid: String?
+        var gid: String?
+        var groups: [String] = []
+        for line in status.split(separator: "\n") {
+            let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " }).map(String.init)
+            guard let key = fields.first else { continue }
+            // Real, effective, saved, filesystem: the effective id is the one the process acts as.
+            if key == "Uid:", fields.count > 2 { uid = fields[2] }
+            if key == "Gid:", fields.count > 2 { gid = fields[2] }
+            if key == "Groups:" { groups = Array(fields.dropFirst()) }
+        }
+        guard let uid, let gid else { return nil }
+        var environment: [String: String] = [:]
+        for entry in environ.split(separator: 0) {
+            let text = String(decoding: entry, as: UTF8.self)
+            guard let equals = text.firstIndex(of: "=") else { continue }
+            environment[String(text[..<equals])] = String(text[text.index(after: equals)...])
+        }
+        return ProcessContext(uid: uid, gid: gid, groups: groups, environment: environment)
+    }
+
+    /// The command line that runs `command` in the context of process `pid`.
+    static func execArguments(pid: UInt32, context: ProcessContext, command: [String]) -> [String] {
+        var arguments = ["/usr/bin/nsenter", "--target", String(pid), "--mount", "--wd", "--", "/usr/bin/setpriv"]
+        arguments += ["--reuid", context.uid, "--regid", context.gid]
+        arguments += context.groups.isEmpty ? ["--clear-groups"] : ["--groups", context.groups.joined(separator: ",")]
+        return arguments + ["--"] + command
+    }
+
+    func exec(_ command: [String], target: ProbeTarget, timeout: Duration) async -> ProbeOutcome {
+        guard !command.isEmpty else { return ProbeOutcome(success: false, output: "exec: no command") }
+        guard let context = Self.context(pid: target.mainPID, procRoot: procRoot) else {
+            return ProbeOutcome(success: false, output: "exec: the container's main process (\(target.mainPID)) is gone")
+        }
+        let arguments = Self.execArguments(pid: target.mainPID, context: context, command: command)
+        return await ProbeProcess.run(arguments, environment: context.environment, timeout: timeout)
+    }
+}
+
+/// A probe's process: output captured (at most 10 KiB kept), killed at its timeout.
+enum ProbeProcess {
+    static func run(_ arguments: [String], environment: [String: String], timeout: Duration) async -> ProbeOutcome {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: arguments[0])
+        process.arguments = Array(arguments.dropFirst())
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        let output = OutputCollector()
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty { handle.readabilityHandler = nil } else { output.append(data) }
+        }
+        let status: Int32? = await withCheckedContinuation { continuation in
+            let once = ResumeOnce(continuation)
+            process.terminationHandler = { once.resume($0.terminationStatus) }
+            do {
+                try process.run()
+            } catch {
+                output.append(Data("exec: \(error)".utf8))
+                once.resume(nil)
+                return
+            }
+            let pid = process.processIdentifier
+            Task {
+                try? await Task.sleep(for: timeout)
+                if once.pending {
+                    kill(pid, SIGKILL)
+                    output.timedOut = true
+                }
+            }
+        }
+        try? pipe.fileHandleForWriting.close()
+        // What was written before the exit (the handler may still be draining).
+        if let rest = try? pipe.fileHandleForReading.readToEnd() { output.append(rest) }
+        let text = output.text
+        if output.timedOut { return ProbeOutcome(success: false, output: "command timed out after \(timeout)" + (text.isEmpty ? "" : ": \(text)")) }
+        guard let status else { return ProbeOutcome(success: false, output: text) }
+        return ProbeOutcome(success: status == 0, output: status == 0 ? text : "command exited \(status)" + (text.isEmpty ? "" : ": \(text)"))
+    }
+
+    final class OutputCollector: @unchecked Sendable {
+        private let lock = NSLock()
+        private var data = Data()
+        private var late = false
+        var timedOut: Bool {
+            get { lock.withLock { late } }
+            set { lock.withLock { late = newValue } }
+        }
+        func append(_ more: Data) {
+            lock.withLock {
+                if data.count < 10 * 1024 { data.append(more.prefix(10 * 1024 - data.count)) }
+            }
+        }
+        var text: String {
+            lock.withLock { String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+        }
+    }
+
+    final class ResumeOnce: @unchecked Sendable {
+        private let lock = NSLock()
+        private var continuation: CheckedContinuation<Int32?, Never>?
+        init(_ continuation: CheckedContinuation<Int32?, Never>) { self.continuation = continuation }
+        var pending: Bool { lock.withLock { continuation != nil } }
+        func resume(_ value: Int32?) {
+            let c = lock.withLock { () -> CheckedContinuation<Int32?, Never>? in
+                defer { continuation = nil }
+                return continuation
+            }
+            c?.resume(returning: value)
+        }
+    }
+}
