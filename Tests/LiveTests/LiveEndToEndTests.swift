@@ -303,6 +303,28 @@ struct LiveEndToEndTests {
                 #expect(try await cluster.get("pod gated", "{.status.initContainerStatuses[0].state.terminated.reason}") == "Completed")
                 #expect(try await cluster.kubectl("logs", "gated", "-c", "gate").stdout.hasSuffix("gate open\n"))
 
+                // Probes: a readiness probe that fails keeps the pod NotReady (so a rollout waits for it); a
+                // liveness probe that fails restarts the container, counted in restartCount.
+                try await cluster.api.create(.pods, [
+                    "apiVersion": "v1", "kind": "Pod", "metadata": ["name": "probed", "namespace": "default"],
+                    "spec": [
+                        "nodeName": "node-1", "automountServiceAccountToken": false,
+                        "containers": [
+                            ["name": "unready", "image": "/bin/sleep", "args": ["infinity"],
+                             "readinessProbe": ["exec": ["command": ["/bin/false"]], "periodSeconds": 1, "failureThreshold": 1]],
+                            ["name": "unlively", "image": "/bin/sleep", "args": ["infinity"],
+                             "livenessProbe": ["exec": ["command": ["/bin/false"]], "periodSeconds": 1, "failureThreshold": 1]],
+                        ],
+                    ],
+                ])
+                try await cluster.wait("the unlively container restarted by its liveness probe", seconds: 60) {
+                    (Int(try await cluster.get("pod probed", #"{.status.containerStatuses[?(@.name=="unlively")].restartCount}"#)) ?? 0) >= 1
+                }
+                #expect(try await cluster.get("pod probed", "{.status.phase}") == "Running")
+                #expect(try await cluster.get("pod probed", #"{.status.conditions[?(@.type=="Ready")].status}"#) == "False")
+                #expect(try await cluster.get("pod probed", #"{.status.containerStatuses[?(@.name=="unready")].ready}"#) == "false")
+                #expect(try await cluster.get("pod probed", #"{.status.containerStatuses[?(@.name=="unready")].state.running.startedAt}"#) != "")
+
                 // A pod the compiler cannot read (args must be a list) gets a status that says why.
                 try await cluster.api.create(.pods, [
                     "apiVersion": "v1", "kind": "Pod", "metadata": ["name": "garbled", "namespace": "default"],
