@@ -94,7 +94,8 @@ struct LiveMode {
         let tokens = ServiceAccountTokens(client: client, clusterCAPEM: client.configuration.certificateAuthorityPEM, log: info)
         let agent = LiveAgent(
             client: client, node: node, systemd: systemd, reconciler: reconciler, packages: packages, objects: objects,
-            tokens: tokens, manifests: command.manifests, probes: HostProbeExecutor(), log: info,
+            tokens: tokens, manifests: command.manifests, probes: HostProbeExecutor(),
+            events: APIEventRecorder(client: client, node: node.nodeName, log: info), log: info,
             onPod: { pod, removed in
                 if removed {
                     await store.remove(namespace: pod.metadata.namespace ?? "default", name: pod.metadata.name ?? "")

@@ -223,6 +223,12 @@ struct LiveEndToEndTests {
         """
     }
 
+    /// The reasons of the events recorded about `pod`.
+    static func eventReasons(_ cluster: Cluster, pod: String) async -> Set<String> {
+        let events = await cluster.api.list(.events, namespace: "default")
+        return Set(events.filter { $0[path: ["involvedObject", "name"]] == .string(pod) }.compactMap { $0["reason"]?.stringValue })
+    }
+
     /// An init container that fails until its ConfigMap says "open".
     static func gated() -> String {
         """
@@ -324,6 +330,18 @@ struct LiveEndToEndTests {
                 #expect(try await cluster.get("pod probed", #"{.status.conditions[?(@.type=="Ready")].status}"#) == "False")
                 #expect(try await cluster.get("pod probed", #"{.status.containerStatuses[?(@.name=="unready")].ready}"#) == "false")
                 #expect(try await cluster.get("pod probed", #"{.status.containerStatuses[?(@.name=="unready")].state.running.startedAt}"#) != "")
+
+                // Events, as `kubectl describe` shows them: the crash loop's Created, Started and BackOff;
+                // the probes' Unhealthy and the liveness restart's Killing.
+                try await cluster.wait("the probes' events") {
+                    let reasons = await Self.eventReasons(cluster, pod: "probed")
+                    return reasons.contains("Unhealthy") && reasons.contains("Killing")
+                }
+                let crasherEvents = await Self.eventReasons(cluster, pod: "crasher")
+                #expect(crasherEvents.isSuperset(of: ["Created", "Started", "BackOff"]), "\(crasherEvents)")
+                let describe = try await cluster.kubectl("describe", "pod", "probed").stdout
+                #expect(describe.contains("Liveness probe failed"), "\(describe)")
+                #expect(describe.contains("Container unlively failed liveness probe, will be restarted"))
 
                 // A pod the compiler cannot read (args must be a list) gets a status that says why.
                 try await cluster.api.create(.pods, [

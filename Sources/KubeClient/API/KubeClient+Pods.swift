@@ -110,6 +110,11 @@ extension KubeClient {
         return answer
     }
 
+    /// Patches an Event with a JSON merge patch (a repeated event's `count` and `lastTimestamp`).
+    public func patchEvent(namespace: String, name: String, patch: Data) async throws(KubeError) -> Event {
+        try await operations.patch(Event.self, path: Event.resource.objectPath(namespace: namespace, name: name), patch: patch, as: .merge)
+    }
+
     /// Records an Event in its metadata's namespace (else the involved object's).
     public func createEvent(_ event: Event) async throws(KubeError) -> Event {
         let namespace = event.metadata.namespace ?? event.involvedObject.namespace ?? "default"

@@ -73,12 +73,23 @@ public actor PodRunner {
     var prober: Prober?
     /// systemd's properties of each unit as last read for status: the prober's view of the containers.
     var lastProperties: [String: UnitProperties] = [:]
+    /// Where pod events go (the API's Events in live mode); nil: none.
+    let events: (any PodEventSink)?
+    /// The last run (InvocationID) seen of each unit: a new one is a container created and started.
+    var lastInvocation: [String: String] = [:]
+    /// Units this runner installed or started: their first run is an event too (adopted units' is not).
+    var freshUnits: Set<String> = []
+    /// The waiting reason last reported per pod UID and container (a new CrashLoopBackOff is an event).
+    var lastWaiting: [String: String] = [:]
+    /// The reason a held-back pod last waited for, per UID (each new one is an event, not each pass).
+    var lastHeld: [String: String] = [:]
 
     /// Units of the current desired pods, by unit name.
     var unitIndex: [String: IndexedUnit] = [:]
     struct IndexedUnit {
         var pod: String
         var uid: String
+        var container: String
         var role: PlannedUnit.Role
         var policy: String
         var units: [String]
@@ -112,7 +123,7 @@ public actor PodRunner {
         node: NodeFacts, systemd: any SystemdManager, reconciler: PodReconciler, packages: (any PackageUnitSource)?,
         runtimeContent: (any RuntimeContentSource)? = nil, users: any UserDatabase = SystemUserDatabase(),
         statusInterval: Duration = .milliseconds(200), probes: (any ProbeExecutor)? = nil,
-        log: @escaping @Sendable (String) -> Void,
+        events: (any PodEventSink)? = nil, log: @escaping @Sendable (String) -> Void,
         onStatus: @escaping @Sendable ([PodStatusReport]) async -> Void
     ) {
         self.node = node
@@ -124,6 +135,7 @@ public actor PodRunner {
         self.statusInterval = statusInterval
         self.log = log
         self.onStatus = onStatus
+        self.events = events
         if let probes {
             let box = WeakRunner()
             prober = Prober(
@@ -138,6 +150,87 @@ public actor PodRunner {
         weak var runner: PodRunner?
     }
 
+    /// Records an event about pod `key` ("namespace/name"), or one of its containers.
+    func emit(
+        _ key: String, uid: String, container: String? = nil, initContainer: Bool = false, warning: Bool = false,
+        reason: String, message: String
+    ) async {
+        guard let events else { return }
+        let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return }
+        await events.record(
+            PodEvent(
+                namespace: parts[0], pod: parts[1], podUID: uid,
+                fieldPath: container.map { PodEvent.fieldPath(container: $0, initContainer: initContainer) },
+                kind: warning ? .warning : .normal, reason: reason, message: message))
+    }
+
+    /// The events of a pass: why held-back pods wait (once per reason), containers stopped for pods
+    /// removed; and which units' first run is news (installed or started by this pass).
+    func recordEvents(
+        failures: [(request: PodRequest, blocked: Set<String>, reason: String, message: String)], report: ReconcileReport,
+        desired: [DesiredPod], previousIndex: [String: IndexedUnit]
+    ) async {
+        for failure in failures {
+            let uid = failure.request.uid
+            let text = failure.reason + ": " + failure.message
+            guard lastHeld[uid] != text else { continue }
+            lastHeld[uid] = text
+            let inits = Set((failure.request.entry.pod.spec.initContainers ?? []).map(\.name))
+            let mount = report.failed[failure.request.key] != nil
+            for container in Self.containers(of: failure.request) where failure.blocked.contains(container.name) {
+                let message: String
+                switch failure.reason {
+                case "ErrImagePull": message = "Failed to pull image \"\(container.image ?? "")\": \(failure.message)"
+                case _ where mount: message = "MountVolume.SetUp failed: \(failure.message)"
+                default: message = "Error: \(failure.message)"
+                }
+                await emit(
+                    failure.request.key, uid: uid, container: container.name, initContainer: inits.contains(container.name),
+                    warning: true, reason: mount ? "FailedMount" : "Failed", message: message)
+                if mount { break }
+            }
+        }
+        let heldNow = Set(failures.map(\.request.uid))
+        lastHeld = lastHeld.filter { heldNow.contains($0.key) }
+        let removed = Set(report.removed)
+        for (_, entry) in previousIndex.sorted(by: { $0.key < $1.key }) where removed.contains(entry.pod) {
+            await emit(
+                entry.pod, uid: entry.uid, container: entry.container, initContainer: entry.role == .initContainer,
+                reason: "Killing", message: "Stopping container \(entry.container)")
+        }
+        let touched = Set(report.created).union(report.replaced)
+        for pod in desired where touched.contains(pod.key) { freshUnits.formUnion(pod.plan.units.map(\.name)) }
+        freshUnits.formUnion(report.started)
+    }
+
+    /// Created and Started for each new run of a unit (a new InvocationID: a start, a restart), BackOff
+    /// for a container that starts backing off.
+    func recordRunEvents(_ properties: [String: UnitProperties], reports: [PodStatusReport]) async {
+        for (unit, p) in properties.sorted(by: { $0.key < $1.key }) where !p.invocationID.isEmpty && p.mainStartTimestamp > 0 {
+            guard let entry = unitIndex[unit], lastInvocation[unit] != p.invocationID else { continue }
+            let news = lastInvocation[unit] != nil || freshUnits.contains(unit)
+            lastInvocation[unit] = p.invocationID
+            freshUnits.remove(unit)
+            guard news else { continue }
+            let isInit = entry.role == .initContainer
+            await emit(entry.pod, uid: entry.uid, container: entry.container, initContainer: isInit, reason: "Created", message: "Created container \(entry.container)")
+            await emit(entry.pod, uid: entry.uid, container: entry.container, initContainer: isInit, reason: "Started", message: "Started container \(entry.container)")
+        }
+        for report in reports {
+            let inits = Set((report.status.initContainerStatuses ?? []).map(\.name))
+            for c in (report.status.initContainerStatuses ?? []) + (report.status.containerStatuses ?? []) {
+                let key = report.uid + "/" + c.name
+                let reason = c.state?.waiting?.reason ?? ""
+                defer { lastWaiting[key] = reason }
+                guard reason == ContainerStateMapping.crashLoopBackOff, lastWaiting[key] != reason else { continue }
+                await emit(
+                    report.key, uid: report.uid, container: c.name, initContainer: inits.contains(c.name), warning: true,
+                    reason: "BackOff", message: "Back-off restarting failed container \(c.name) in pod \(report.name)_\(report.namespace)(\(report.uid))")
+            }
+        }
+    }
+
     /// The container of `unit` as systemd last reported it, for the prober.
     func probedContainer(_ unit: String) -> ProbedContainer? {
         guard let p = lastProperties[unit] else { return nil }
@@ -150,7 +243,13 @@ public actor PodRunner {
     /// failed it: the container is restarted (stopped, under restartPolicy Never), which counts as a restart.
     func probeEvent(_ event: ProbeEvent) async {
         guard let entry = unitIndex[event.unit] else { return }
+        let isInit = entry.role == .initContainer
         switch event.change {
+        case .failed:
+            await emit(
+                entry.pod, uid: entry.uid, container: event.container, initContainer: isInit, warning: true, reason: "Unhealthy",
+                message: "\(event.kind.rawValue.prefix(1).uppercased() + event.kind.rawValue.dropFirst()) probe failed: \(event.output)")
+            return
         case .result(let value):
             if event.kind == .readiness, !value, !event.output.isEmpty {
                 log("pod \(entry.pod): container \(event.container): Unhealthy: readiness probe failed: \(event.output)")
@@ -158,6 +257,9 @@ public actor PodRunner {
         case .restart:
             let message = "\(event.kind.rawValue) probe failed: \(event.output)"
             log("pod \(entry.pod): container \(event.container): Unhealthy: \(message); \(entry.policy == "Never" ? "stopping" : "restarting") it")
+            await emit(
+                entry.pod, uid: entry.uid, container: event.container, initContainer: isInit, reason: "Killing",
+                message: "Container \(event.container) failed \(event.kind.rawValue) probe, will be restarted")
             do {
                 if entry.policy == "Never" {
                     try await systemd.stop([event.unit])
@@ -179,8 +281,10 @@ public actor PodRunner {
     public func run(_ requests: [PodRequest]) async throws -> ReconcileReport {
         var held: [PodStatusReport] = []
         var keep: Set<String> = []
+        var failures: [(request: PodRequest, blocked: Set<String>, reason: String, message: String)] = []
         func holdBack(_ request: PodRequest, blocked: Set<String>, reason: String, message: String) {
             keep.insert(request.uid)
+            failures.append((request, blocked, reason, message))
             reportedFromUnits.remove(request.key)
             held.append(Self.heldBack(request, blocked: blocked, reason: reason, message: message))
         }
@@ -271,10 +375,11 @@ public actor PodRunner {
             let plan = pod.plan
             let policy = plan.units.first.flatMap { try? UnitFile.parse($0.contents).lastValue("RestartPolicy", in: "X-Kubernetes") } ?? "Always"
             for unit in plan.units {
-                index[unit.name] = IndexedUnit(pod: pod.key, uid: plan.uid, role: unit.role, policy: policy, units: plan.units.map(\.name))
+                index[unit.name] = IndexedUnit(pod: pod.key, uid: plan.uid, container: unit.container, role: unit.role, policy: policy, units: plan.units.map(\.name))
             }
         }
         let report = try await reconciler.reconcile(desired, keep: keep)
+        let previousIndex = unitIndex
         // Pods whose files could not be written wait with the reason (unless their units run on as they were).
         for (key, message) in report.failed.sorted(by: { $0.key < $1.key }) {
             guard let request = requests.first(where: { $0.key == key }) else { continue }
@@ -292,8 +397,12 @@ public actor PodRunner {
         terminating.formIntersection(live)
         runtimeRestarts = runtimeRestarts.filter { index[$0.key] != nil }
         lastProperties = lastProperties.filter { index[$0.key] != nil }
+        lastInvocation = lastInvocation.filter { index[$0.key] != nil }
+        let liveUIDs = Set(index.values.map(\.uid))
+        lastWaiting = lastWaiting.filter { liveUIDs.contains(String($0.key.prefix { $0 != "/" })) }
 
         await prober?.set(desired.filter { report.failed[$0.key] == nil }.flatMap(\.plan.probes))
+        await recordEvents(failures: failures, report: report, desired: desired, previousIndex: previousIndex)
         let stillRunning = Set(report.kept)
         let waiting = held.filter { !stillRunning.contains($0.key) }
         if !waiting.isEmpty { await onStatus(waiting) }
@@ -381,6 +490,7 @@ public actor PodRunner {
             if let report = status(of: units, properties: properties, probes: probed) { reports.append(report) }
             if unitIndex[units.first ?? ""]?.pod == key { reportedFromUnits.insert(key) }
         }
+        if events != nil { await recordRunEvents(properties, reports: reports) }
         if !reports.isEmpty { await onStatus(reports) }
     }
 

@@ -24,6 +24,7 @@ public actor LiveAgent {
     let log: @Sendable (String) -> Void
     let onPod: @Sendable (KubeClient::Pod, _ removed: Bool) async -> Void
     let runner: PodRunner
+    let events: (any PodEventSink)?
     let staticLog: StatusLog
 
     /// The API's pods bound to this node, by UID.
@@ -46,7 +47,7 @@ public actor LiveAgent {
         client: KubeClient, node: NodeFacts, systemd: any SystemdManager, reconciler: PodReconciler,
         packages: (any PackageUnitSource)?, objects: ReferencedObjects, tokens: ServiceAccountTokens,
         manifests: String?, users: any UserDatabase = SystemUserDatabase(), dryRun: Bool = false,
-        probes: (any ProbeExecutor)? = nil, log: @escaping @Sendable (String) -> Void,
+        probes: (any ProbeExecutor)? = nil, events: (any PodEventSink)? = nil, log: @escaping @Sendable (String) -> Void,
         onPod: @escaping @Sendable (KubeClient::Pod, _ removed: Bool) async -> Void = { _, _ in }
     ) {
         self.client = client
@@ -59,10 +60,12 @@ public actor LiveAgent {
         self.onPod = onPod
         self.staticLog = StatusLog(log: log)
         self.dryRun = dryRun
+        self.events = events
         let box = WeakAgent()
         self.runner = PodRunner(
             node: node, systemd: systemd, reconciler: reconciler, packages: packages,
-            runtimeContent: dryRun ? nil : TokenContent(tokens: tokens), users: users, probes: dryRun ? nil : probes, log: log,
+            runtimeContent: dryRun ? nil : TokenContent(tokens: tokens), users: users, probes: dryRun ? nil : probes,
+            events: dryRun ? nil : events, log: log,
             onStatus: { reports in await box.agent?.report(reports) })
         box.agent = self
     }
@@ -248,6 +251,7 @@ public actor LiveAgent {
             written[uid] = nil
             await objects.release(podUID: uid)
             await tokens.forget(podUID: uid)
+            await events?.forget(podUID: uid)
         }
         return report
     }

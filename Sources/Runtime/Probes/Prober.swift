@@ -53,6 +53,8 @@ public struct ProbedContainer: Sendable, Equatable {
 /// What a probe changed, for the agent: a container's readiness or start, or a restart to make.
 public struct ProbeEvent: Sendable, Equatable {
     public enum Change: Sendable, Equatable {
+        /// One run failed (every failure, below the threshold too: an Unhealthy event each).
+        case failed
         /// Readiness or startup result changed (ready / started true or false).
         case result(Bool)
         /// Liveness or startup failed `failureThreshold` times: restart the container.
@@ -231,6 +233,9 @@ public actor Prober {
         guard var current = entries[key]?.worker, entries[key]?.planned == planned, current.containerID == started.id else { return }
         let effect = current.record(success: outcome.success)
         entries[key]?.worker = current
+        if !outcome.success {
+            await onEvent(ProbeEvent(unit: planned.unit, container: planned.container, kind: planned.kind, change: .failed, output: outcome.output))
+        }
         switch effect {
         case .none: break
         case .changed(let result):
