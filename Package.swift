@@ -84,6 +84,8 @@ let package = Package(
             path: "Benchmarks/systemk-bench"
         ),
         .executableTarget(name: "systemk-live-bench", dependencies: ["KubeClient", "KubeTestServer", "SystemdTestSupport", "PodCompiler"], path: "Benchmarks/live"),
+        // What probing costs: N pods' probes run by systemk's prober against real targets (BENCHMARKS.md).
+        .executableTarget(name: "systemk-probe-bench", dependencies: ["SystemkRuntime", "PodCompiler"], path: "Benchmarks/probes"),
         // The Kubernetes API client: kubeconfig, typed calls, watches. AsyncHTTPClient + NIOSSL because
         // Foundation's URLSession on Linux can neither present a client certificate nor stream a body.
         .target(

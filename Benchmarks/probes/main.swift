@@ -40,7 +40,8 @@ struct Options {
 
 /// CPU time of this process and its waited-for children, in seconds.
 func cpuSeconds() -> Double {
-    func seconds(_ who: Int32) -> Double {
+    func seconds(_ who: __rusage_who) -> Double {
+        let who = __rusage_who_t(who.rawValue)
         var usage = rusage()
         getrusage(who, &usage)
         return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
