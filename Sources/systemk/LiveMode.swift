@@ -52,7 +52,7 @@ struct LiveMode {
             server = try await KubeletServer.start(
                 KubeletServer.Configuration(port: command.port, certificate: certificate, clientCAFile: command.clientCAFile),
                 logs: JournalContainerLogSource(ContainerLogs(systemd: systemd, journal: journal, userManager: command.userMode)),
-                pods: store)
+                pods: store, stats: ResourceStats(systemd: systemd, nodeName: node.nodeName))
         } catch {
             throw Fatal(message: error.description)
         }
@@ -127,3 +127,5 @@ struct LiveMode {
         await server.stop()
     }
 }
+
+extension ResourceStats: NodeStatsSource {}

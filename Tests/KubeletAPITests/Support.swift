@@ -110,12 +110,12 @@ struct Kubelet {
     var url: String { "https://127.0.0.1:\(server.port)" }
 
     static func start(logs: any ContainerLogSource = FakeLogSource(.output([])), pods: any PodDirectory,
-                      certificate: ServingCertificate = .selfSigned(hosts: ["127.0.0.1", "localhost"]),
+                      stats: (any NodeStatsSource)? = nil, certificate: ServingCertificate = .selfSigned(hosts: ["127.0.0.1", "localhost"]),
                       clientCAFile: String? = nil, trusting caPEM: String? = nil,
                       clientCredential: TestCredential? = nil) async throws -> Kubelet {
         let server = try await KubeletServer.start(
             .init(host: "127.0.0.1", port: 0, certificate: certificate, clientCAFile: clientCAFile),
-            logs: logs, pods: pods, logger: testLogger)
+            logs: logs, pods: pods, stats: stats, logger: testLogger)
         let trust = try #require(caPEM ?? server.selfSignedCAPEM)
         return Kubelet(server: server, client: TestHTTPClient(tls: try TestHTTPClient.tls(trusting: trust, client: clientCredential)))
     }
@@ -131,8 +131,9 @@ struct Kubelet {
 
 /// Runs `body` with a kubelet API and always stops it.
 func withKubelet<T>(logs: any ContainerLogSource = FakeLogSource(.output([])), pods: any PodDirectory,
+                    stats: (any NodeStatsSource)? = nil,
                     _ body: (Kubelet) async throws -> T) async throws -> T {
-    let kubelet = try await Kubelet.start(logs: logs, pods: pods)
+    let kubelet = try await Kubelet.start(logs: logs, pods: pods, stats: stats)
     do {
         let result = try await body(kubelet)
         await kubelet.stop()

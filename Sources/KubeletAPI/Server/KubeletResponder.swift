@@ -17,12 +17,20 @@ struct KubeletRequestContext: RequestContext {
 }
 
 /// Answers the kubelet API's requests the way the kubelet does: authentication, then `/containerLogs`,
-/// `/healthz`, `/pods`, and 404 for everything else.
+/// `/healthz`, `/pods`, `/stats/summary`, `/metrics/resource`, and 404 for everything else.
+
+/// The node's and its pods' CPU and memory, for `/stats/summary` (JSON) and `/metrics/resource`
+/// (Prometheus text, read by metrics-server for `kubectl top`).
+public protocol NodeStatsSource: Sendable {
+    func summaryJSON() async -> [UInt8]
+    func resourceMetrics() async -> String
+}
 struct KubeletResponder: HTTPResponder {
     typealias Context = KubeletRequestContext
 
     let logs: any ContainerLogSource
     let pods: any PodDirectory
+    let stats: (any NodeStatsSource)?
     /// A client certificate signed by the client CA is required (verified by `ClientCertificateTLSChannel`).
     let requireClientCertificate: Bool
 
@@ -45,6 +53,16 @@ struct KubeletResponder: HTTPResponder {
             let body = await pods.podListJSON()
             return Response(status: .ok, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        case "stats" where segments.count == 2 && segments[1] == "summary":
+            guard request.method == .get else { return Self.methodNotAllowed() }
+            guard let stats else { return Self.text(.notFound, "404 page not found\n") }
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: await stats.summaryJSON())))
+        case "metrics" where segments.count == 2 && segments[1] == "resource":
+            guard request.method == .get else { return Self.methodNotAllowed() }
+            guard let stats else { return Self.text(.notFound, "404 page not found\n") }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: await stats.resourceMetrics())))
         case "containerLogs" where segments.count == 4 && !segments[1...].contains(""):
             guard request.method == .get else { return Self.methodNotAllowed() }
             return await containerLogs(request, namespace: segments[1], pod: segments[2], container: segments[3])

@@ -64,7 +64,9 @@ public final class KubeletServer: Sendable {
     /// - Parameters:
     ///   - logs: where container output is read (`JournalContainerLogSource` in the agent).
     ///   - pods: the pods on this node (`PodStore` in the agent).
+    ///   - stats: the node's and pods' CPU and memory (`/stats/summary`, `/metrics/resource`); nil: 404.
     public static func start(_ configuration: Configuration, logs: any ContainerLogSource, pods: any PodDirectory,
+                             stats: (any NodeStatsSource)? = nil,
                              logger: Logger = Logger(label: "systemk.kubelet-api")) async throws(KubeletServerError)
         -> KubeletServer
     {
@@ -106,7 +108,7 @@ public final class KubeletServer: Sendable {
         let address = Self.address(configuration.host, configuration.port)
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .notice)
-        let responder = KubeletResponder(logs: logs, pods: pods,
+        let responder = KubeletResponder(logs: logs, pods: pods, stats: stats,
                                          requireClientCertificate: configuration.clientCAFile != nil)
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let app = Application(

@@ -128,6 +128,10 @@ public enum PodCompiler {
                 ResourceLowering.apply(r, resources: c.resources, path: p.field("resources"), to: &unit)
             }
             unit.set("Slice", slice, in: "Service", origin: "systemk: one slice for all pods")
+            // The kubelet accounts every container: /stats/summary and `kubectl top` read these (systemd's
+            // defaults differ between cgroup v1 and v2).
+            unit.set("CPUAccounting", "yes", in: "Service", origin: "systemk: CPU usage for /stats/summary")
+            unit.set("MemoryAccounting", "yes", in: "Service", origin: "systemk: memory usage for /stats/summary")
             try LifecycleLowering.applyRestart(role: role, podPolicy: podPolicy, ctx: ctx, path: p, to: &unit)
             try LifecycleLowering.applyGracePeriod(ctx: ctx, to: &unit)
             unit.append("StartLimitIntervalSec", "0", in: "Unit", origin: "systemk: never give up restarting")

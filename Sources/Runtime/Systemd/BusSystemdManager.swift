@@ -232,7 +232,7 @@ extension UnitProperties {
             invocationID: hexString(unit["InvocationID"]?.byteArray ?? []),
             memoryCurrent: known("MemoryCurrent", service),
             cpuUsageNanoseconds: known("CPUUsageNSec", service),
-            fragmentPath: string("FragmentPath", unit))
+            fragmentPath: string("FragmentPath", unit), controlGroup: string("ControlGroup", service))
     }
 }
 

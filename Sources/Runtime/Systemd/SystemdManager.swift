@@ -143,12 +143,15 @@ public struct UnitProperties: Sendable, Hashable {
     public var cpuUsageNanoseconds: UInt64?
     /// The unit file systemd loaded; empty when none.
     public var fragmentPath: String
+    /// `ControlGroup`: the unit's cgroup below the cgroup root (`/systemk.slice/NAME`); empty when none.
+    public var controlGroup: String
 
     public init(
         name: String, activeState: ActiveState, subState: String, loadState: String, result: String = "",
         restarts: UInt32 = 0, mainPID: UInt32 = 0, mainExitCode: Int32 = 0, mainExitStatus: Int32 = 0,
         mainStartTimestamp: UInt64 = 0, mainExitTimestamp: UInt64 = 0, invocationID: String = "",
-        memoryCurrent: UInt64? = nil, cpuUsageNanoseconds: UInt64? = nil, fragmentPath: String = ""
+        memoryCurrent: UInt64? = nil, cpuUsageNanoseconds: UInt64? = nil, fragmentPath: String = "",
+        controlGroup: String = ""
     ) {
         self.name = name
         self.activeState = activeState
@@ -165,6 +168,7 @@ public struct UnitProperties: Sendable, Hashable {
         self.memoryCurrent = memoryCurrent
         self.cpuUsageNanoseconds = cpuUsageNanoseconds
         self.fragmentPath = fragmentPath
+        self.controlGroup = controlGroup
     }
 }
 
