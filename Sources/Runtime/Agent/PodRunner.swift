@@ -106,6 +106,7 @@ public actor PodRunner {
     /// starting) costs a few passes and a single pod is not delayed.
     var dirtyPods: [String: [String]] = [:]
     var statusFlushScheduled = false
+    var flushing = false
     var lastDirty = ContinuousClock.now
     let statusInterval: Duration
     let statusQuiet: Duration = .milliseconds(25)
@@ -229,6 +230,11 @@ public actor PodRunner {
                     reason: "BackOff", message: "Back-off restarting failed container \(c.name) in pod \(report.name)_\(report.namespace)(\(report.uid))")
             }
         }
+    }
+
+    /// Records a unit's planned file text (as a pass does), for status.
+    func setUnitFile(_ unit: String, _ text: String) {
+        unitFiles[unit] = text
     }
 
     /// The container of `unit` as systemd last reported it, for the prober.
@@ -464,7 +470,13 @@ public actor PodRunner {
     func markDirty(_ pod: String, units: [String]) {
         dirtyPods[pod] = units
         lastDirty = ContinuousClock.now
-        guard !statusFlushScheduled else { return }
+        scheduleFlush()
+    }
+
+    /// One flush at a time: a flush that read systemd earlier must not report after one that read it
+    /// later (the older status would be written last and stay). Changes during a flush are flushed after it.
+    func scheduleFlush() {
+        guard !statusFlushScheduled, !flushing, !dirtyPods.isEmpty else { return }
         statusFlushScheduled = true
         let deadline = lastDirty.advanced(by: statusInterval)
         Task {
@@ -480,6 +492,11 @@ public actor PodRunner {
 
     func flushStatuses() async {
         statusFlushScheduled = false
+        flushing = true
+        defer {
+            flushing = false
+            scheduleFlush()
+        }
         let pods = dirtyPods
         dirtyPods = [:]
         let properties = await systemd.properties(of: Set(pods.values.joined()))
