@@ -93,7 +93,7 @@ struct PodsInRealSystemdTests {
             try Self.materialize(pod)
             try Self.start(pod, in: systemd)
             let resultPath = pod.podDirectory + "/volumes/data/result.json"
-            try Self.waitFor(resultPath, systemd: systemd, unit: pod.units.last!.name)
+            try await Self.waitFor(resultPath, systemd: systemd, unit: pod.units.last!.name)
             let result = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: resultPath))) as! [String: Any]
 
             #expect(result["argv"] as? [String] == ["plain", "two  spaces", "quote \" and ' ", "100% $HOME hi \"there\" $ % \\ end  $(GREETING)", "", "back\\slash", "new\nline", "héllo ☃", ";"])
@@ -260,13 +260,13 @@ struct PodsInRealSystemdTests {
         if result.status != 0 { throw NamespacedSystemd.Failure(description: "start failed: \(result)") }
     }
 
-    static func waitFor(_ path: String, systemd: NamespacedSystemd, unit: String) throws {
+    static func waitFor(_ path: String, systemd: NamespacedSystemd, unit: String) async throws {
         for _ in 0..<200 {
             if FileManager.default.fileExists(atPath: path) {
-                Thread.sleep(forTimeInterval: 0.05)
+                try await Task.sleep(for: .milliseconds(50))
                 return
             }
-            Thread.sleep(forTimeInterval: 0.05)
+            try await Task.sleep(for: .milliseconds(50))
         }
         throw NamespacedSystemd.Failure(description: "\(path) never appeared; \(unit): \((try? systemd.systemctl("status", "--no-pager", unit).stdout) ?? "")\n\(systemd.journal(unit))")
     }

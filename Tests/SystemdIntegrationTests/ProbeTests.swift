@@ -19,7 +19,7 @@ struct ProbeTests {
             image: /usr/bin/python3
             command: ["/bin/sh", "-c", "echo ok > /var/lib/www/ok; exec /usr/bin/python3 -m http.server 18081 --bind 127.0.0.1 --directory /var/lib/www"]
             volumeMounts: [{name: www, mountPath: /var/lib/www}]
-            readinessProbe: {httpGet: {path: /ok, port: 18081}, periodSeconds: 1, failureThreshold: 1}
+            readinessProbe: {httpGet: {path: /ok, port: 18081}, periodSeconds: 1, timeoutSeconds: 5, failureThreshold: 1}
           - name: tcp
             image: /usr/bin/python3
             command:
@@ -36,7 +36,7 @@ struct ProbeTests {
               s.close()
               time.sleep(3600)
             volumeMounts: [{name: flags, mountPath: /var/lib/flags}]
-            livenessProbe: {tcpSocket: {port: 18082}, periodSeconds: 1, failureThreshold: 2}
+            livenessProbe: {tcpSocket: {port: 18082}, periodSeconds: 1, timeoutSeconds: 5, failureThreshold: 2}
           - name: exec
             image: /bin/sleep
             args: ["infinity"]
@@ -44,11 +44,17 @@ struct ProbeTests {
             readinessProbe:
               exec: {command: ["/bin/sh", "-c", "id -u > /var/lib/flags/probed-as; test ! -e /var/lib/flags/unready"]}
               periodSeconds: 1
+              timeoutSeconds: 5
               failureThreshold: 1
           volumes:
           - {name: www, emptyDir: {}}
           - {name: flags, emptyDir: {}}
         """
+
+    /// The pod's last status line in the agent's log.
+    static func lastLine(_ log: String) -> String? {
+        log.split(separator: "\n").last { $0.hasPrefix("pod default/probed: ") }.map(String.init)
+    }
 
     static func line(exec: String, tcp: String, web: String) -> String {
         "pod default/probed: Running; exec \(exec); tcp \(tcp); web \(web)"
@@ -64,32 +70,30 @@ struct ProbeTests {
             try agent.start(nodeIP: "127.0.0.1")
 
             let ready = Self.line(exec: "running, restarts 0", tcp: "running, restarts 0", web: "running, restarts 0")
-            try agent.wait("every container ready") { agent.log().contains(ready) }
+            try await agent.wait("every container ready") { agent.log().contains(ready) }
             let directory = try StandaloneAgentTests.podDirectory(agent, unit: "systemk.default.probed.web.service")
             // The exec probe ran inside the container: as its user, seeing its volume at its path.
             #expect(try String(contentsOfFile: directory + "/volumes/flags/probed-as", encoding: .utf8) == "65534\n")
 
             // The page goes: the web container is no longer ready (the pod runs on).
             try FileManager.default.removeItem(atPath: directory + "/volumes/www/ok")
-            try agent.wait("web not ready") {
+            try await agent.wait("web not ready") {
                 agent.log().contains(Self.line(exec: "running, restarts 0", tcp: "running, restarts 0", web: "running (not ready), restarts 0"))
             }
             #expect(agent.log().contains("container web: Unhealthy: readiness probe failed: HTTP probe failed with statuscode: 404"))
             // It comes back: ready again.
             try Data("ok\n".utf8).write(to: URL(fileURLWithPath: directory + "/volumes/www/ok"))
-            try agent.wait("web ready again") {
-                agent.log().components(separatedBy: ready).count >= 3
-            }
+            try await agent.wait("web ready again") { Self.lastLine(agent.log()) == ready }
 
             // The exec probe exits 1: not ready.
             FileManager.default.createFile(atPath: directory + "/volumes/flags/unready", contents: nil)
-            try agent.wait("exec not ready") { agent.log().contains("exec running (not ready), restarts 0") }
+            try await agent.wait("exec not ready") { agent.log().contains("exec running (not ready), restarts 0") }
 
             // The port closes: after two failed liveness probes the container is restarted, and counted.
             let tcp = "systemk.default.probed.tcp.service"
             let invocation = try agent.property(tcp, "InvocationID")
             FileManager.default.createFile(atPath: directory + "/volumes/flags/close-tcp", contents: nil)
-            try agent.wait("tcp restarted") { agent.log().contains("tcp running, restarts 1") }
+            try await agent.wait("tcp restarted") { agent.log().contains("tcp running, restarts 1") }
             #expect(try agent.property(tcp, "InvocationID") != invocation)
             #expect(agent.log().contains("container tcp: Unhealthy: liveness probe failed: dial tcp 127.0.0.1:18082"))
             _ = try agent.systemd.systemctl("stop", "systemk-agent-\(agent.runs).service")

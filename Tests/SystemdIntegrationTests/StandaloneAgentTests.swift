@@ -74,11 +74,12 @@ struct StandaloneAgentTests {
         }
 
         /// Polls (test side only) until `condition` holds, failing with the agent's log after `seconds`.
-        func wait(_ what: String, seconds: Double = 30, _ condition: () throws -> Bool) throws {
+        /// Sleeps without holding a cooperative thread (two tests blocking both on 2 cores stall every task).
+        func wait(_ what: String, seconds: Double = 30, _ condition: () throws -> Bool) async throws {
             let deadline = Date().addingTimeInterval(seconds)
             while Date() < deadline {
                 if try condition() { return }
-                Thread.sleep(forTimeInterval: 0.2)
+                try await Task.sleep(for: .milliseconds(200))
             }
             throw NamespacedSystemd.Failure(description: "timed out waiting for \(what)\nagent log:\n\(log())")
         }
@@ -98,10 +99,10 @@ struct StandaloneAgentTests {
             try agent.write("one.yaml", Self.pod("one"))
             try agent.start()
             let one = "systemk.default.one.app.service"
-            try agent.wait("pod one running") { try agent.property(one, "ActiveState") == "active" }
+            try await agent.wait("pod one running") { try agent.property(one, "ActiveState") == "active" }
             #expect(try agent.property("systemk.default.one.setup.service", "Result") == "success")
             // The pod's status, rebuilt from systemd, is logged when it changes.
-            try agent.wait("pod one's status in the log") {
+            try await agent.wait("pod one's status in the log") {
                 agent.log().contains("pod default/one: Running; setup terminated (Completed), restarts 0; app running, restarts 0")
             }
             let oneDir = try Self.podDirectory(agent, unit: one)
@@ -110,12 +111,12 @@ struct StandaloneAgentTests {
             // A new file: a new pod.
             try agent.write("two.yaml", Self.pod("two"))
             let two = "systemk.default.two.app.service"
-            try agent.wait("pod two running") { try agent.property(two, "ActiveState") == "active" }
+            try await agent.wait("pod two running") { try agent.property(two, "ActiveState") == "active" }
 
             // A changed pod is replaced.
             let before = try agent.property(two, "InvocationID")
             try agent.write("two.yaml", Self.pod("two", args: "100000"))
-            try agent.wait("pod two replaced") {
+            try await agent.wait("pod two replaced") {
                 try agent.property(two, "ExecStart").contains("100000") && agent.property(two, "ActiveState") == "active"
                     && agent.property(two, "InvocationID") != before
             }
@@ -123,7 +124,7 @@ struct StandaloneAgentTests {
             // A ConfigMap change reaches the file on disk, without restarting the pod.
             let oneInvocation = try agent.property(one, "InvocationID")
             try agent.write("one.yaml", Self.pod("one", config: "v2"))
-            try agent.wait("the ConfigMap's new value on disk") {
+            try await agent.wait("the ConfigMap's new value on disk") {
                 (try? String(contentsOfFile: oneDir + "/volumes/config/setting", encoding: .utf8)) == "v2"
             }
             #expect(try agent.property(one, "InvocationID") == oneInvocation)
@@ -131,7 +132,7 @@ struct StandaloneAgentTests {
             // A removed file: the pod's units and directory go.
             let twoDir = try Self.podDirectory(agent, unit: two)
             try FileManager.default.removeItem(atPath: manifests + "/two.yaml")
-            try agent.wait("pod two removed") {
+            try await agent.wait("pod two removed") {
                 try agent.property(two, "LoadState") == "not-found" && !FileManager.default.fileExists(atPath: twoDir)
             }
 
@@ -139,7 +140,7 @@ struct StandaloneAgentTests {
             let pid = try agent.property(one, "MainPID")
             try agent.kill()
             try agent.start()
-            try agent.wait("the new agent's first pass") { agent.log().contains("node node-1") }
+            try await agent.wait("the new agent's first pass") { agent.log().contains("node node-1") }
             try await Task.sleep(for: .seconds(2))
             #expect(try agent.property(one, "MainPID") == pid, "a restarted agent must not restart a healthy pod")
             #expect(try agent.property(one, "InvocationID") == oneInvocation)
@@ -156,11 +157,11 @@ struct StandaloneAgentTests {
             try agent.write("flaky.yaml", Self.pod("flaky", initScript: "if [ -f /var/lib/data/tried ]; then echo ok > /var/lib/data/init; else touch /var/lib/data/tried; exit 1; fi"))
             try agent.start()
             let app = "systemk.default.flaky.app.service"
-            try agent.wait("the init container's first failure") {
+            try await agent.wait("the init container's first failure") {
                 try agent.property("systemk.default.flaky.setup.service", "ActiveState") == "failed"
             }
             #expect(try agent.property(app, "ActiveState") == "inactive", "app containers wait for init containers")
-            try agent.wait("the retry after the 10 s back-off", seconds: 40) { try agent.property(app, "ActiveState") == "active" }
+            try await agent.wait("the retry after the 10 s back-off", seconds: 40) { try agent.property(app, "ActiveState") == "active" }
             #expect(agent.log().contains("retrying the pod's init containers in 10s"))
         }
     }
@@ -171,9 +172,9 @@ struct StandaloneAgentTests {
             try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
             var agent = Agent(systemd: systemd, manifests: manifests, state: systemd.dataDirectory + "/state")
             try agent.start()
-            try agent.wait("the agent's first pass") { agent.log().contains("node node-1") }
+            try await agent.wait("the agent's first pass") { agent.log().contains("node node-1") }
             for i in 0..<50 { try agent.write("p\(i).yaml", Self.pod("p\(i)")) }
-            try agent.wait("50 pods running", seconds: 60) {
+            try await agent.wait("50 pods running", seconds: 60) {
                 let out = try systemd.systemctl("list-units", "--state=active", "--no-legend", "systemk.default.p*.app.service").stdout
                 return out.split(separator: "\n").count == 50
             }
@@ -197,8 +198,8 @@ struct StandaloneAgentTests {
                 """)
             try agent.write("one.yaml", Self.pod("one"))
             try agent.start()
-            try agent.wait("pod one running") { try agent.property("systemk.default.one.app.service", "ActiveState") == "active" }
-            try agent.wait("the ghost pod's status") {
+            try await agent.wait("pod one running") { try agent.property("systemk.default.one.app.service", "ActiveState") == "active" }
+            try await agent.wait("the ghost pod's status") {
                 agent.log().contains("pod default/ghost: Pending; app waiting (CreateContainerConfigError), restarts 0")
             }
             #expect(agent.log().contains("error: pod default/ghost: container app: uid 64999 not found on this node"))
@@ -222,14 +223,14 @@ struct StandaloneAgentTests {
                   - {name: app, image: "https://127.0.0.1:1/systemk-none_1.0_all.deb"}
                 """)
             try agent.start()
-            try agent.wait("the pod's status") {
+            try await agent.wait("the pod's status") {
                 agent.log().contains("pod default/pull: Pending; app waiting (ErrImagePull), restarts 0")
             }
             #expect(agent.log().contains("error: pod default/pull: image https://127.0.0.1:1/systemk-none_1.0_all.deb:"))
             #expect(agent.log().contains("retrying the images that failed in 10s"))
             #expect(try agent.property("systemk.default.pull.app.service", "LoadState") == "not-found")
             // Tried again after the back-off, and again held back, now for 20 s.
-            try agent.wait("the second try", seconds: 30) { agent.log().contains("retrying the images that failed in 20s") }
+            try await agent.wait("the second try", seconds: 30) { agent.log().contains("retrying the images that failed in 20s") }
         }
     }
 

@@ -60,10 +60,10 @@ struct UserModeAgentTests {
             agent.runs = 1
 
             let app = "systemk.default.web.app.service"
-            try agent.wait("the pod running in the user's systemd") {
+            try await agent.wait("the pod running in the user's systemd") {
                 try Self.userctl(systemd, "show", "-p", "ActiveState", "--value", app) == "active"
             }
-            try agent.wait("the pod's status in the log") {
+            try await agent.wait("the pod's status in the log") {
                 agent.log().contains("pod default/web: Running; setup terminated (Completed), restarts 0; app running, restarts 0")
             }
             // The unit is the user manager's, not the system's, and runs as the user.
@@ -79,7 +79,7 @@ struct UserModeAgentTests {
 
             // Removing the manifest removes the pod.
             try FileManager.default.removeItem(atPath: manifests + "/web.yaml")
-            try agent.wait("the pod removed") {
+            try await agent.wait("the pod removed") {
                 try Self.userctl(systemd, "show", "-p", "LoadState", "--value", app) == "not-found"
                     && !FileManager.default.fileExists(atPath: podDirectory)
             }
