@@ -77,17 +77,20 @@ struct ProbeTests {
 
             // The page goes: the web container is no longer ready (the pod runs on).
             try FileManager.default.removeItem(atPath: directory + "/volumes/www/ok")
-            try await agent.wait("web not ready") {
-                agent.log().contains(Self.line(exec: "running, restarts 0", tcp: "running, restarts 0", web: "running (not ready), restarts 0"))
+            // (Waits look at the last status line: the pod was not ready before its first probes, too.)
+            let webNotReady = Self.line(exec: "running, restarts 0", tcp: "running, restarts 0", web: "running (not ready), restarts 0")
+            try await agent.wait("web not ready, for a 404") {
+                let log = agent.log()
+                return Self.lastLine(log) == webNotReady
+                    && log.contains("container web: Unhealthy: readiness probe failed: HTTP probe failed with statuscode: 404")
             }
-            #expect(agent.log().contains("container web: Unhealthy: readiness probe failed: HTTP probe failed with statuscode: 404"))
             // It comes back: ready again.
             try Data("ok\n".utf8).write(to: URL(fileURLWithPath: directory + "/volumes/www/ok"))
             try await agent.wait("web ready again") { Self.lastLine(agent.log()) == ready }
 
             // The exec probe exits 1: not ready.
             FileManager.default.createFile(atPath: directory + "/volumes/flags/unready", contents: nil)
-            try await agent.wait("exec not ready") { agent.log().contains("exec running (not ready), restarts 0") }
+            try await agent.wait("exec not ready") { Self.lastLine(agent.log())?.contains("exec running (not ready), restarts 0") == true }
 
             // The port closes: after two failed liveness probes the container is restarted, and counted.
             let tcp = "systemk.default.probed.tcp.service"
