@@ -109,13 +109,11 @@ struct ProbeBench {
         try await Task.sleep(for: .seconds(1))
 
         let probeData = Data(probeJSON(options.kind, port: port, period: options.period).utf8)
-        let probe = try JSONDecoder().decode(Probe.self, from: probeData)
         var planned: [PlannedProbe] = []
         for i in 0..<options.pods {
             let json = #"{"container":"app","unit":"systemk.bench.p\#(i).app.service","kind":"readiness","probe":\#(String(decoding: probeData, as: UTF8.self))}"#
             planned.append(try JSONDecoder().decode(PlannedProbe.self, from: Data(json.utf8)))
         }
-        _ = probe
         let pid = UInt32(target.processIdentifier)
         let started = UInt64(Date().timeIntervalSince1970 * 1e6) - 3_600_000_000
         let changes = Counter()

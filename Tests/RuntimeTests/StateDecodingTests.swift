@@ -18,7 +18,7 @@ struct StateDecodingTests {
             "ExecMainExitTimestamp": .variant(.uint64(1_700_000_001_000_000)),
             "MemoryCurrent": .variant(.uint64(UInt64.max)), "CPUUsageNSec": .variant(.uint64(5_000_000)),
         ]
-        let properties = UnitProperties(name: "a.service", unit: unit, service: service)
+        let properties = UnitProperties(name: "a.service", all: unit.merging(service) { a, _ in a })
         #expect(
             properties
                 == UnitProperties(
@@ -33,7 +33,7 @@ struct StateDecodingTests {
         #expect(ActiveState("refreshing") == .other("refreshing"))
         #expect(ActiveState("refreshing").description == "refreshing")
         #expect(ActiveState("deactivating") == .deactivating)
-        let empty = UnitProperties(name: "a.target", unit: [:], service: [:])
+        let empty = UnitProperties(name: "a.target", all: [:])
         #expect(empty.activeState == .other("") && empty.invocationID == "" && empty.memoryCurrent == nil)
     }
 

@@ -16,15 +16,15 @@ struct KubeletRequestContext: RequestContext {
     }
 }
 
-/// Answers the kubelet API's requests the way the kubelet does: authentication, then `/containerLogs`,
-/// `/healthz`, `/pods`, `/stats/summary`, `/metrics/resource`, and 404 for everything else.
-
 /// The node's and its pods' CPU and memory, for `/stats/summary` (JSON) and `/metrics/resource`
 /// (Prometheus text, read by metrics-server for `kubectl top`).
 public protocol NodeStatsSource: Sendable {
     func summaryJSON() async -> [UInt8]
     func resourceMetrics() async -> String
 }
+
+/// Answers the kubelet API's requests the way the kubelet does: authentication, then `/containerLogs`,
+/// `/healthz`, `/pods`, `/stats/summary`, `/metrics/resource`, and 404 for everything else.
 struct KubeletResponder: HTTPResponder {
     typealias Context = KubeletRequestContext
 

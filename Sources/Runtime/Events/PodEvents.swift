@@ -68,7 +68,6 @@ public actor APIEventRecorder: PodEventSink {
         var name: String
         var namespace: String
         var count: Int
-        var first: Date
         var last: Date
     }
 
@@ -89,6 +88,7 @@ public actor APIEventRecorder: PodEventSink {
     var sequence: UInt64 = 0
     var queue: [(Key, PodEvent, Date)] = []
     var writing = false
+    var idleWaiters: [CheckedContinuation<Void, Never>] = []
     /// Events dropped by the rate limit, since start.
     public private(set) var dropped = 0
     /// Events written (created or patched), since start.
@@ -134,9 +134,8 @@ public actor APIEventRecorder: PodEventSink {
 
     /// Waits until every queued event was written (for tests and shutdown).
     public func flush() async {
-        while writing || !queue.isEmpty {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
+        guard writing || !queue.isEmpty else { return }
+        await withCheckedContinuation { idleWaiters.append($0) }
     }
 
     func drain() async {
@@ -145,10 +144,14 @@ public actor APIEventRecorder: PodEventSink {
             await write(key, event, at: time)
         }
         writing = false
+        for waiter in idleWaiters { waiter.resume() }
+        idleWaiters = []
     }
 
     /// Creates the event, or patches the count of the same one recorded within the aggregation window.
     func write(_ key: Key, _ event: PodEvent, at time: Date) async {
+        // Events past the window are not folded into any more: forget them (probe outputs vary).
+        recorded = recorded.filter { time.timeIntervalSince($0.value.last) < aggregationWindow }
         if var previous = recorded[key], time.timeIntervalSince(previous.last) < aggregationWindow {
             previous.count += 1
             previous.last = time
@@ -185,7 +188,7 @@ public actor APIEventRecorder: PodEventSink {
         object.reportingInstance = node
         do throws(KubeError) {
             _ = try await client.createEvent(object)
-            recorded[key] = Recorded(name: name, namespace: event.namespace, count: 1, first: time, last: time)
+            recorded[key] = Recorded(name: name, namespace: event.namespace, count: 1, last: time)
             written += 1
         } catch {
             log("error: event \(event.reason) for pod \(event.namespace)/\(event.pod): \(error)")

@@ -10,6 +10,9 @@ import Musl
 /// are read line by line as they come, and a command that outlives its timeout gets `SIGTERM`, then
 /// `SIGKILL` five seconds later, sent to its whole process group (`Process` makes the child a
 /// group leader), so that helpers it started (dpkg, apt's download methods) go with it.
+/// One launch at a time in this process (see `ProcessCommandRunner.run`).
+private let spawnLock = NSLock()
+
 public struct ProcessCommandRunner: CommandRunner {
     /// How long to wait, after the command exits, for the rest of its output: a process it left
     /// behind may hold the pipes open.
@@ -26,7 +29,8 @@ public struct ProcessCommandRunner: CommandRunner {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command.executable)
         process.arguments = command.arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(command.environment) { $1 }
+        process.environment =
+            command.inheritsEnvironment ? ProcessInfo.processInfo.environment.merging(command.environment) { $1 } : command.environment
         process.standardInput = FileHandle.nullDevice
         let standardOutput = Pipe()
         let standardError = Pipe()
@@ -40,7 +44,9 @@ public struct ProcessCommandRunner: CommandRunner {
         let outReader = LineReader(standardOutput.fileHandleForReading, stream: .standardOutput, output: output)
         let errReader = LineReader(standardError.fileHandleForReading, stream: .standardError, output: output)
         do {
-            try process.run()
+            // Foundation's Process.run is not safe to call from several threads at once (200 concurrent
+            // exec probes crashed in it): launches are serialized, not the runs.
+            try spawnLock.withLock { try process.run() }
         } catch {
             _ = await outReader.finish(within: .zero)
             _ = await errReader.finish(within: .zero)

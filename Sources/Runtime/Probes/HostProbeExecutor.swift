@@ -170,88 +170,21 @@ public final class HostProbeExecutor: ProbeExecutor {
             return ProbeOutcome(success: false, output: "exec: the container's main process (\(target.mainPID)) is gone")
         }
         let arguments = Self.execArguments(pid: target.mainPID, context: context, command: command)
-        return await ProbeProcess.run(arguments, environment: context.environment, timeout: timeout)
-    }
-}
-
-/// One launch at a time in this process (see `ProbeProcess.run`).
-private let spawnLock = NSLock()
-
-/// A probe's process: output captured (at most 10 KiB kept), killed at its timeout.
-enum ProbeProcess {
-    static func run(_ arguments: [String], environment: [String: String], timeout: Duration) async -> ProbeOutcome {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: arguments[0])
-        process.arguments = Array(arguments.dropFirst())
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        let output = OutputCollector()
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil } else { output.append(data) }
-        }
-        let status: Int32? = await withCheckedContinuation { continuation in
-            let once = ResumeOnce(continuation)
-            process.terminationHandler = { once.resume($0.terminationStatus) }
-            do {
-                // Foundation's Process.run is not safe to call from several threads at once (it crashed
-                // in the probe benchmark with 200 exec probes): launches are serialized, not the runs.
-                try spawnLock.withLock { try process.run() }
-            } catch {
-                output.append(Data("exec: \(error)".utf8))
-                once.resume(nil)
-                return
+        // The package managers' runner: it notices the exit even when the command leaves a process
+        // behind holding its output, and kills it (with its group) at the timeout.
+        let runner = ProcessCommandRunner(drainTimeout: .milliseconds(100), killGrace: .zero)
+        do throws(CommandError) {
+            let result = try await runner.run(
+                Command(arguments[0], Array(arguments.dropFirst()), environment: context.environment, inheritsEnvironment: false,
+                        timeout: timeout)) { _ in }
+            let text = result.tail.joined(separator: "\n")
+            switch result.termination {
+            case .exited(0): return ProbeOutcome(success: true, output: text)
+            case .exited(let status): return ProbeOutcome(success: false, output: "command exited \(status)" + (text.isEmpty ? "" : ": \(text)"))
+            case .signaled(let signal): return ProbeOutcome(success: false, output: "command killed by signal \(signal)" + (text.isEmpty ? "" : ": \(text)"))
             }
-            let pid = process.processIdentifier
-            Task {
-                try? await Task.sleep(for: timeout)
-                if once.pending {
-                    kill(pid, SIGKILL)
-                    output.timedOut = true
-                }
-            }
-        }
-        try? pipe.fileHandleForWriting.close()
-        // What was written before the exit (the handler may still be draining).
-        if let rest = try? pipe.fileHandleForReading.readToEnd() { output.append(rest) }
-        let text = output.text
-        if output.timedOut { return ProbeOutcome(success: false, output: "command timed out after \(timeout)" + (text.isEmpty ? "" : ": \(text)")) }
-        guard let status else { return ProbeOutcome(success: false, output: text) }
-        return ProbeOutcome(success: status == 0, output: status == 0 ? text : "command exited \(status)" + (text.isEmpty ? "" : ": \(text)"))
-    }
-
-    final class OutputCollector: @unchecked Sendable {
-        private let lock = NSLock()
-        private var data = Data()
-        private var late = false
-        var timedOut: Bool {
-            get { lock.withLock { late } }
-            set { lock.withLock { late = newValue } }
-        }
-        func append(_ more: Data) {
-            lock.withLock {
-                if data.count < 10 * 1024 { data.append(more.prefix(10 * 1024 - data.count)) }
-            }
-        }
-        var text: String {
-            lock.withLock { String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
-        }
-    }
-
-    final class ResumeOnce: @unchecked Sendable {
-        private let lock = NSLock()
-        private var continuation: CheckedContinuation<Int32?, Never>?
-        init(_ continuation: CheckedContinuation<Int32?, Never>) { self.continuation = continuation }
-        var pending: Bool { lock.withLock { continuation != nil } }
-        func resume(_ value: Int32?) {
-            let c = lock.withLock { () -> CheckedContinuation<Int32?, Never>? in
-                defer { continuation = nil }
-                return continuation
-            }
-            c?.resume(returning: value)
+        } catch {
+            return ProbeOutcome(success: false, output: "\(error)")
         }
     }
 }

@@ -136,12 +136,15 @@ public actor Prober {
             }
         }
         entries = next
-        if loop == nil, !entries.isEmpty {
-            loop = Task { [weak self] in
-                while !Task.isCancelled {
-                    guard let wake = await self?.step() else { return }
-                    try? await Task.sleep(until: wake, clock: .continuous)
-                }
+        // A new loop sleeps until the earliest due time of the new set (no loop when there is nothing
+        // to probe). It holds no reference to the prober while it sleeps: a dropped prober ends it.
+        loop?.cancel()
+        loop = nil
+        guard !entries.isEmpty else { return }
+        loop = Task { [weak self] in
+            while !Task.isCancelled {
+                guard let wake = await self?.step() else { return }
+                try? await Task.sleep(until: wake, clock: .continuous)
             }
         }
     }
@@ -178,16 +181,13 @@ public actor Prober {
         loop?.cancel()
     }
 
-    /// Runs the probes that are due; returns when to look again. The loop naps at most `slice`, so new
-    /// probes (from `set`) are seen soon, and holds no reference to the prober while it naps: a prober
-    /// dropped by its owner ends its loop.
-    func step() -> ContinuousClock.Instant {
+    /// Runs the probes that are due; returns the next due time (nil: nothing to probe).
+    func step() -> ContinuousClock.Instant? {
         let now = ContinuousClock.now
         for key in entries.keys.sorted() where entries[key].map({ $0.due <= now }) == true {
             tick(key, now: now)
         }
-        let slice = now.advanced(by: .milliseconds(250))
-        return min(entries.values.map(\.due).min() ?? slice, slice)
+        return entries.values.map(\.due).min()
     }
 
     func tick(_ key: Key, now: ContinuousClock.Instant) {

@@ -202,6 +202,9 @@ public actor ResourceStats {
     public func summary() async -> StatsSummary {
         let samples = await samples()
         let time = now()
+        // Units that are gone keep no sample (a new run of the same name starts over).
+        let current = Set(samples.map(\.properties.name)).union(["node"])
+        previous = previous.filter { current.contains($0.key) }
         let stamp = Timestamp(time).description
         func start(_ micros: UInt64) -> String? { KubernetesTime.timestamp(microseconds: micros)?.description }
         var pods: [String: PodStats] = [:]

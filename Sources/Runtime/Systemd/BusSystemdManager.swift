@@ -191,7 +191,7 @@ public struct BusSystemdManager: SystemdManager {
     public func properties(of unit: String) async throws(SystemdError) -> UnitProperties {
         let path = try UnitName.objectPath(for: unit)
         let all = try await bus.allProperties(path: path, interface: "", unit: unit)
-        return UnitProperties(name: unit, unit: all, service: all)
+        return UnitProperties(name: unit, all: all)
     }
 
     public func stateChanges() async throws(SystemdError) -> AsyncStream<UnitStateChange> {
@@ -209,30 +209,31 @@ public struct BusSystemdManager: SystemdManager {
 }
 
 extension UnitProperties {
-    /// Reads the properties of `GetAll` on the Unit and (for services) the Service interface.
-    init(name: String, unit: [String: BusValue], service: [String: BusValue]) {
-        func string(_ key: String, _ from: [String: BusValue]) -> String { from[key]?.stringValue ?? "" }
-        func number(_ key: String, _ from: [String: BusValue]) -> UInt64 { from[key]?.unsignedValue ?? 0 }
+    /// Reads the answer of `GetAll` with an empty interface name: the Unit's and (for services) the
+    /// Service interface's properties in one dictionary.
+    init(name: String, all: [String: BusValue]) {
+        func string(_ key: String) -> String { all[key]?.stringValue ?? "" }
+        func number(_ key: String) -> UInt64 { all[key]?.unsignedValue ?? 0 }
         /// systemd reports "unknown" as UINT64_MAX.
-        func known(_ key: String, _ from: [String: BusValue]) -> UInt64? {
-            from[key]?.unsignedValue.flatMap { $0 == UInt64.max ? nil : $0 }
+        func known(_ key: String) -> UInt64? {
+            all[key]?.unsignedValue.flatMap { $0 == UInt64.max ? nil : $0 }
         }
         self.init(
             name: name,
-            activeState: ActiveState(string("ActiveState", unit)),
-            subState: string("SubState", unit),
-            loadState: string("LoadState", unit),
-            result: string("Result", service),
-            restarts: UInt32(truncatingIfNeeded: number("NRestarts", service)),
-            mainPID: UInt32(truncatingIfNeeded: number("ExecMainPID", service)),
-            mainExitCode: Int32(truncatingIfNeeded: service["ExecMainCode"]?.signedValue ?? 0),
-            mainExitStatus: Int32(truncatingIfNeeded: service["ExecMainStatus"]?.signedValue ?? 0),
-            mainStartTimestamp: number("ExecMainStartTimestamp", service),
-            mainExitTimestamp: number("ExecMainExitTimestamp", service),
-            invocationID: hexString(unit["InvocationID"]?.byteArray ?? []),
-            memoryCurrent: known("MemoryCurrent", service),
-            cpuUsageNanoseconds: known("CPUUsageNSec", service),
-            fragmentPath: string("FragmentPath", unit), controlGroup: string("ControlGroup", service))
+            activeState: ActiveState(string("ActiveState")),
+            subState: string("SubState"),
+            loadState: string("LoadState"),
+            result: string("Result"),
+            restarts: UInt32(truncatingIfNeeded: number("NRestarts")),
+            mainPID: UInt32(truncatingIfNeeded: number("ExecMainPID")),
+            mainExitCode: Int32(truncatingIfNeeded: all["ExecMainCode"]?.signedValue ?? 0),
+            mainExitStatus: Int32(truncatingIfNeeded: all["ExecMainStatus"]?.signedValue ?? 0),
+            mainStartTimestamp: number("ExecMainStartTimestamp"),
+            mainExitTimestamp: number("ExecMainExitTimestamp"),
+            invocationID: hexString(all["InvocationID"]?.byteArray ?? []),
+            memoryCurrent: known("MemoryCurrent"),
+            cpuUsageNanoseconds: known("CPUUsageNSec"),
+            fragmentPath: string("FragmentPath"), controlGroup: string("ControlGroup"))
     }
 }
 
