@@ -38,8 +38,8 @@ struct Options {
     }
 }
 
-/// CPU time of this process and its waited-for children, in seconds.
-func cpuSeconds() -> Double {
+/// CPU time of this process and of its waited-for children, in seconds.
+func cpuSeconds() -> (own: Double, children: Double) {
     func seconds(_ who: __rusage_who) -> Double {
         let who = __rusage_who_t(who.rawValue)
         var usage = rusage()
@@ -47,7 +47,7 @@ func cpuSeconds() -> Double {
         return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
             + Double(usage.ru_stime.tv_usec) / 1e6
     }
-    return seconds(RUSAGE_SELF) + seconds(RUSAGE_CHILDREN)
+    return (seconds(RUSAGE_SELF), seconds(RUSAGE_CHILDREN))
 }
 
 /// A free TCP port on 127.0.0.1.
@@ -129,7 +129,9 @@ struct ProbeBench {
         let cpu0 = cpuSeconds()
         let wall0 = ContinuousClock.now
         try await Task.sleep(for: .seconds(options.seconds))
-        let cpu = cpuSeconds() - cpu0
+        let cpu1 = cpuSeconds()
+        let (own, children) = (cpu1.own - cpu0.own, cpu1.children - cpu0.children)
+        let cpu = own + children
         let wall = ContinuousClock.now - wall0
         let runs = await prober.runs - runs0
         let skipped = await prober.skipped
@@ -137,8 +139,9 @@ struct ProbeBench {
         let wallSeconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
         let percent = cpu / wallSeconds * 100
         print(String(
-            format: "kind=%@ pods=%d period_s=%d window_s=%.1f probes_run=%d probes_per_s=%.1f skipped=%d ready=%d cpu_s=%.3f cpu_percent_of_one_core=%.2f",
-            options.kind, options.pods, options.period, wallSeconds, runs, Double(runs) / wallSeconds, skipped, ready, cpu, percent))
+            format: "kind=%@ pods=%d period_s=%d window_s=%.1f probes_run=%d probes_per_s=%.1f skipped=%d ready=%d cpu_s=%.3f (own %.3f, children %.3f) cpu_percent_of_one_core=%.2f",
+            options.kind, options.pods, options.period, wallSeconds, runs, Double(runs) / wallSeconds, skipped, ready, cpu, own, children,
+            percent))
         await prober.shutdown()
         await executor.shutdown()
     }

@@ -14,6 +14,8 @@ struct LiveMode {
     let reconciler: PodReconciler
     let packages: InstalledPackageUnits
     let client: KubeClient
+    let metrics: AgentMetrics
+    let exposition: MetricsExposition
     let log: Log
 
     func run() async throws {
@@ -52,7 +54,7 @@ struct LiveMode {
             server = try await KubeletServer.start(
                 KubeletServer.Configuration(port: command.port, certificate: certificate, clientCAFile: command.clientCAFile),
                 logs: JournalContainerLogSource(ContainerLogs(systemd: systemd, journal: journal, userManager: command.userMode)),
-                pods: store, stats: ResourceStats(systemd: systemd, nodeName: node.nodeName))
+                pods: store, stats: ResourceStats(systemd: systemd, nodeName: node.nodeName), metrics: exposition)
         } catch {
             throw Fatal(message: error.description)
         }
@@ -95,7 +97,7 @@ struct LiveMode {
         let agent = LiveAgent(
             client: client, node: node, systemd: systemd, reconciler: reconciler, packages: packages, objects: objects,
             tokens: tokens, manifests: command.manifests, probes: HostProbeExecutor(),
-            events: APIEventRecorder(client: client, node: node.nodeName, log: info), log: info,
+            events: APIEventRecorder(client: client, node: node.nodeName, log: info), metrics: metrics, log: info,
             onPod: { pod, removed in
                 if removed {
                     await store.remove(namespace: pod.metadata.namespace ?? "default", name: pod.metadata.name ?? "")
@@ -129,3 +131,4 @@ struct LiveMode {
 }
 
 extension ResourceStats: NodeStatsSource {}
+extension MetricsExposition: AgentMetricsSource {}

@@ -124,8 +124,10 @@ struct SystemkCommand: AsyncParsableCommand {
         } catch {
             throw Fatal(message: error.description)
         }
+        // systemk's own metrics, served on the kubelet API's /metrics in live mode.
+        let (metrics, exposition) = AgentMetrics.prometheus()
         // The cluster's settings first: a wrong kubeconfig is reported before anything is touched.
-        let cluster = isLive ? try clusterClient() : nil
+        let cluster = isLive ? try clusterClient(metrics: metrics) : nil
         let systemd: BusSystemdManager
         do {
             systemd = try await BusSystemdManager.connect(scope: userMode ? .user : .system)
@@ -138,7 +140,7 @@ struct SystemkCommand: AsyncParsableCommand {
         let reconciler = PodReconciler(
             systemd: systemd, materializer: PlanMaterializer(stateDirectory: stateDirectory), dryRun: dryRun,
             log: { log.info($0) })
-        let packages = InstalledPackageUnits(packages: packageManager(systemd: systemd, log: log))
+        let packages = InstalledPackageUnits(packages: packageManager(systemd: systemd, metrics: metrics, log: log))
         var node = NodeFacts(
             nodeName: name, internalIP: addresses.internalIP, externalIP: addresses.externalIP,
             systemdVersion: systemdVersion, stateDirectory: stateDirectory, serviceAccountTokens: false,
@@ -163,7 +165,7 @@ struct SystemkCommand: AsyncParsableCommand {
         do {
             try await LiveMode(
                 command: self, node: node, addresses: addresses, systemd: systemd, reconciler: reconciler, packages: packages,
-                client: cluster.client, log: log
+                client: cluster.client, metrics: metrics, exposition: exposition, log: log
             ).run()
         } catch {
             await cluster.client.shutdown()
@@ -173,7 +175,7 @@ struct SystemkCommand: AsyncParsableCommand {
     }
 
     /// The client of the cluster to join, and where its API server is.
-    func clusterClient() throws -> (client: KubeClient, serviceHost: String?, servicePort: Int?) {
+    func clusterClient(metrics: AgentMetrics) throws -> (client: KubeClient, serviceHost: String?, servicePort: Int?) {
         let configuration: ClientConfiguration
         do {
             configuration = try KubeconfigLoader.load(explicitPath: kubeconfig).clientConfiguration()
@@ -182,7 +184,9 @@ struct SystemkCommand: AsyncParsableCommand {
         }
         let url = URLComponents(string: configuration.server)
         do {
-            return (try KubeClient(configuration: configuration), url?.host, url?.host == nil ? nil : url?.port ?? 443)
+            var options = KubeClientOptions()
+            options.onError = { method, error in metrics.apiError(method: method, error) }
+            return (try KubeClient(configuration: configuration, options: options), url?.host, url?.host == nil ? nil : url?.port ?? 443)
         } catch {
             throw Fatal(message: "cannot make a client for \(configuration.server): \(error)")
         }
@@ -191,10 +195,11 @@ struct SystemkCommand: AsyncParsableCommand {
 
 extension SystemkCommand {
     /// The node's package manager (apt, else pacman), or nil in a dry run or when there is none.
-    func packageManager(systemd: any SystemdManager, log: Log) -> (any PackageManager)? {
+    func packageManager(systemd: any SystemdManager, metrics: AgentMetrics, log: Log) -> (any PackageManager)? {
         guard !dryRun, let backend = NodePackageManager.detectBackend() else { return nil }
         let masker = SystemdServiceMasker(
-            systemd: systemd, directory: userMode ? NSHomeDirectory() + "/.config/systemd/user" : "/etc/systemd/system")
+            systemd: systemd, directory: userMode ? NSHomeDirectory() + "/.config/systemd/user" : "/etc/systemd/system",
+            metrics: metrics)
         return NodePackageManager(backend: backend, masker: masker, log: { log.info($0) })
     }
 }

@@ -35,6 +35,20 @@ struct FaultTests {
         }
     }
 
+    @Test func everyFailedAttemptIsReportedToOnError() async throws {
+        let seen = NSLock()
+        nonisolated(unsafe) var errors: [String] = []
+        var options = SleepRecorder().options()
+        options.onError = { method, error in seen.withLock { errors.append("\(method) \(error.metricLabel)") } }
+        try await withServer(options: options) { server, client in
+            try await server.create(.nodes, ["metadata": ["name": "n1"]])
+            server.faults.failNext(2, status: 500, matching: .init(verb: "get"))
+            _ = try await client.getNode("n1")
+            await #expect(throws: KubeError.self) { _ = try await client.getNode("missing") }
+            #expect(seen.withLock { errors } == ["GET 500", "GET 500", "GET 404"])
+        }
+    }
+
     @Test func writesAreNotRetriedAfterA500() async throws {
         try await withServer { server, client in
             server.faults.failNext(1, status: 500, matching: .init(verb: "create"))

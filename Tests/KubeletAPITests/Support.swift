@@ -110,12 +110,13 @@ struct Kubelet {
     var url: String { "https://127.0.0.1:\(server.port)" }
 
     static func start(logs: any ContainerLogSource = FakeLogSource(.output([])), pods: any PodDirectory,
-                      stats: (any NodeStatsSource)? = nil, certificate: ServingCertificate = .selfSigned(hosts: ["127.0.0.1", "localhost"]),
+                      stats: (any NodeStatsSource)? = nil, metrics: (any AgentMetricsSource)? = nil,
+                      certificate: ServingCertificate = .selfSigned(hosts: ["127.0.0.1", "localhost"]),
                       clientCAFile: String? = nil, trusting caPEM: String? = nil,
                       clientCredential: TestCredential? = nil) async throws -> Kubelet {
         let server = try await KubeletServer.start(
             .init(host: "127.0.0.1", port: 0, certificate: certificate, clientCAFile: clientCAFile),
-            logs: logs, pods: pods, stats: stats, logger: testLogger)
+            logs: logs, pods: pods, stats: stats, metrics: metrics, logger: testLogger)
         let trust = try #require(caPEM ?? server.selfSignedCAPEM)
         return Kubelet(server: server, client: TestHTTPClient(tls: try TestHTTPClient.tls(trusting: trust, client: clientCredential)))
     }
@@ -131,9 +132,9 @@ struct Kubelet {
 
 /// Runs `body` with a kubelet API and always stops it.
 func withKubelet<T>(logs: any ContainerLogSource = FakeLogSource(.output([])), pods: any PodDirectory,
-                    stats: (any NodeStatsSource)? = nil,
+                    stats: (any NodeStatsSource)? = nil, metrics: (any AgentMetricsSource)? = nil,
                     _ body: (Kubelet) async throws -> T) async throws -> T {
-    let kubelet = try await Kubelet.start(logs: logs, pods: pods, stats: stats)
+    let kubelet = try await Kubelet.start(logs: logs, pods: pods, stats: stats, metrics: metrics)
     do {
         let result = try await body(kubelet)
         await kubelet.stop()

@@ -22,6 +22,8 @@ struct LiveEndToEndTests {
         let directory: String
         /// The CA of the kubelet API's serving certificate.
         let servingCAPEM: String
+        /// A client certificate from the CA systemk's kubelet API requires (the API server's).
+        let kubeletClient: TestCredential
         var runs = 0
 
         var state: String { directory + "/state" }
@@ -40,13 +42,14 @@ struct LiveEndToEndTests {
             options.pki = livePKI
             options.nodeAuthorization = true
             options.kubeletCAPEM = servingCA.ca.certificatePEM
-            options.kubeletClientCredential = try clientCA.issueClient(
+            let kubeletClient = try clientCA.issueClient(
                 commonName: "kube-apiserver-kubelet-client", organizations: ["system:masters"])
+            options.kubeletClientCredential = kubeletClient
             let api = try await KubeTestServer.start(options)
             try api.kubeconfig(for: .node("node-1"), at: directory + "/node.kubeconfig")
             return Cluster(
                 api: api, kubectl: try Kubectl(server: api), systemd: systemd, directory: directory,
-                servingCAPEM: servingCA.ca.certificatePEM)
+                servingCAPEM: servingCA.ca.certificatePEM, kubeletClient: kubeletClient)
         }
 
         func stop() async {
@@ -418,6 +421,18 @@ struct LiveEndToEndTests {
                 let stranger = try TestPKI.generate().issueClient(commonName: "kube-apiserver-kubelet-client", organizations: ["system:masters"])
                 let wrong = try await TestHTTPClient(tls: try TestHTTPClient.tls(trusting: cluster.servingCAPEM, client: stranger)).send("GET", url)
                 #expect(wrong.status == 401)
+
+                // systemk's own metrics, as Prometheus scrapes them: the pods by phase, the passes, and the
+                // 500s of the outage above.
+                let trusted = TestHTTPClient(tls: try TestHTTPClient.tls(trusting: cluster.servingCAPEM, client: cluster.kubeletClient))
+                let scrape = try await trusted.send("GET", "https://127.0.0.1:\(port)/metrics")
+                #expect(scrape.status == 200)
+                let metrics = try await scrape.text().split(separator: "\n").map(String.init)
+                let running = metrics.first { $0.hasPrefix(#"systemk_pods{phase="Running"} "#) }
+                #expect(running.flatMap { Double($0.split(separator: " ").last ?? "") }.map { $0 >= 3 } == true, "\(metrics)")
+                #expect(metrics.contains { $0.hasPrefix("systemk_api_errors_total{") && $0.contains(#"code="500""#) }, "\(metrics)")
+                #expect(metrics.contains { $0.hasPrefix("systemk_reconcile_duration_seconds_count ") && !$0.hasSuffix(" 0") })
+                #expect(metrics.contains { $0.hasPrefix("systemk_daemon_reloads_total ") && !$0.hasSuffix(" 0") })
             } catch {
                 print(cluster.log())
                 await cluster.stop()

@@ -72,6 +72,17 @@ public enum KubeError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// A short, bounded label for metrics: the HTTP status code, or `transport`, `decoding`,
+    /// `configuration`.
+    public var metricLabel: String {
+        switch self {
+        case .transport: return "transport"
+        case .decoding: return "decoding"
+        case .configuration: return "configuration"
+        default: return failure.map { String($0.code) } ?? "unknown"
+        }
+    }
+
     /// Whether trying the same request again later may succeed (5xx, 429, transport failures).
     public var isTransient: Bool {
         switch self {

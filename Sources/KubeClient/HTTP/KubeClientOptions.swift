@@ -30,6 +30,9 @@ public struct KubeClientOptions: Sendable {
     public var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
     /// Where the client logs reconnects and retries.
     public var logger: Logger = Logger(label: "systemk.kube-client")
+    /// Called with each failed attempt of a request, and each watch that could not be opened, before
+    /// any retry (systemk counts them in its metrics). Must not block.
+    public var onError: @Sendable (_ method: String, _ error: KubeError) -> Void = { _, _ in }
 
     /// The defaults.
     public init() {}

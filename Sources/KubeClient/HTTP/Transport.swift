@@ -123,6 +123,7 @@ final class Transport: Sendable {
             } catch {
                 failure = error
             }
+            options.onError("\(request.method)", failure)
             if case .unauthorized = failure, !refreshedCredentials, await credentials.rejected(creds) {
                 refreshedCredentials = true
                 continue
@@ -182,7 +183,9 @@ final class Transport: Sendable {
                 httpRequest(request, credentials: creds), deadline: .now() + .nanoseconds(options.requestTimeout.nanoseconds),
                 logger: nil)
         } catch {
-            throw .transport(method: "\(request.method)", path: request.path, detail: Self.describe(error))
+            let failure = KubeError.transport(method: "\(request.method)", path: request.path, detail: Self.describe(error))
+            options.onError("\(request.method)", failure)
+            throw failure
         }
         if (200..<300).contains(Int(response.status.code)) { return response }
         let body: Data
@@ -193,6 +196,7 @@ final class Transport: Sendable {
         }
         let error = Self.error(
             for: APIResponse(code: Int(response.status.code), headers: response.headers, body: body), request: request)
+        options.onError("\(request.method)", error)
         if case .unauthorized = error { _ = await credentials.rejected(creds) }
         throw error
     }

@@ -23,14 +23,20 @@ public protocol NodeStatsSource: Sendable {
     func resourceMetrics() async -> String
 }
 
+/// The agent's own metrics for `/metrics`, in Prometheus' text format.
+public protocol AgentMetricsSource: Sendable {
+    func metricsText() -> String
+}
+
 /// Answers the kubelet API's requests the way the kubelet does: authentication, then `/containerLogs`,
-/// `/healthz`, `/pods`, `/stats/summary`, `/metrics/resource`, and 404 for everything else.
+/// `/healthz`, `/pods`, `/stats/summary`, `/metrics/resource`, `/metrics`, and 404 for everything else.
 struct KubeletResponder: HTTPResponder {
     typealias Context = KubeletRequestContext
 
     let logs: any ContainerLogSource
     let pods: any PodDirectory
     let stats: (any NodeStatsSource)?
+    let metrics: (any AgentMetricsSource)?
     /// A client certificate signed by the client CA is required (verified by `ClientCertificateTLSChannel`).
     let requireClientCertificate: Bool
 
@@ -63,6 +69,11 @@ struct KubeletResponder: HTTPResponder {
             guard let stats else { return Self.text(.notFound, "404 page not found\n") }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: await stats.resourceMetrics())))
+        case "metrics" where segments.count == 1:
+            guard request.method == .get else { return Self.methodNotAllowed() }
+            guard let metrics else { return Self.text(.notFound, "404 page not found\n") }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: metrics.metricsText())))
         case "containerLogs" where segments.count == 4 && !segments[1...].contains(""):
             guard request.method == .get else { return Self.methodNotAllowed() }
             return await containerLogs(request, namespace: segments[1], pod: segments[2], container: segments[3])

@@ -65,8 +65,9 @@ public final class KubeletServer: Sendable {
     ///   - logs: where container output is read (`JournalContainerLogSource` in the agent).
     ///   - pods: the pods on this node (`PodStore` in the agent).
     ///   - stats: the node's and pods' CPU and memory (`/stats/summary`, `/metrics/resource`); nil: 404.
+    ///   - metrics: systemk's own metrics (`/metrics`); nil: 404.
     public static func start(_ configuration: Configuration, logs: any ContainerLogSource, pods: any PodDirectory,
-                             stats: (any NodeStatsSource)? = nil,
+                             stats: (any NodeStatsSource)? = nil, metrics: (any AgentMetricsSource)? = nil,
                              logger: Logger = Logger(label: "systemk.kubelet-api")) async throws(KubeletServerError)
         -> KubeletServer
     {
@@ -108,7 +109,7 @@ public final class KubeletServer: Sendable {
         let address = Self.address(configuration.host, configuration.port)
         var quiet = logger
         quiet.logLevel = max(logger.logLevel, .notice)
-        let responder = KubeletResponder(logs: logs, pods: pods, stats: stats,
+        let responder = KubeletResponder(logs: logs, pods: pods, stats: stats, metrics: metrics,
                                          requireClientCertificate: configuration.clientCAFile != nil)
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
         let app = Application(

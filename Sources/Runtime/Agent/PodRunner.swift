@@ -119,14 +119,19 @@ public actor PodRunner {
     var runtimeRestarts: [String: Int32] = [:]
     /// UIDs being deleted: their stopped containers will not restart, so their phase is terminal.
     var terminating: Set<String> = []
+    /// systemk's own metrics (`/metrics`).
+    let metrics: AgentMetrics
+    /// The phase last reported of each pod of the last pass, by `namespace/name` (for `systemk_pods`).
+    var phases: [String: String] = [:]
 
     public init(
         node: NodeFacts, systemd: any SystemdManager, reconciler: PodReconciler, packages: (any PackageUnitSource)?,
         runtimeContent: (any RuntimeContentSource)? = nil, users: any UserDatabase = SystemUserDatabase(),
         statusInterval: Duration = .milliseconds(200), probes: (any ProbeExecutor)? = nil,
-        events: (any PodEventSink)? = nil, log: @escaping @Sendable (String) -> Void,
+        events: (any PodEventSink)? = nil, metrics: AgentMetrics = .none, log: @escaping @Sendable (String) -> Void,
         onStatus: @escaping @Sendable ([PodStatusReport]) async -> Void
     ) {
+        self.metrics = metrics
         self.node = node
         self.systemd = systemd
         self.reconciler = reconciler
@@ -140,7 +145,7 @@ public actor PodRunner {
         if let probes {
             let box = WeakRunner()
             prober = Prober(
-                executor: probes, host: node.internalIP ?? "127.0.0.1",
+                executor: probes, host: node.internalIP ?? "127.0.0.1", metrics: metrics,
                 state: { unit in await box.runner?.probedContainer(unit) },
                 onEvent: { event in await box.runner?.probeEvent(event) })
             box.runner = self
@@ -285,6 +290,9 @@ public actor PodRunner {
 
     /// Makes systemd run exactly `requests` (one reconcile pass); pods held back are reported.
     public func run(_ requests: [PodRequest]) async throws -> ReconcileReport {
+        let passStarted = ContinuousClock.now
+        var reloads = 0
+        defer { metrics.reconciled(in: ContinuousClock.now - passStarted, reloads: reloads) }
         var held: [PodStatusReport] = []
         var keep: Set<String> = []
         var failures: [(request: PodRequest, blocked: Set<String>, reason: String, message: String)] = []
@@ -385,6 +393,7 @@ public actor PodRunner {
             }
         }
         let report = try await reconciler.reconcile(desired, keep: keep)
+        reloads = report.daemonReloads
         let previousIndex = unitIndex
         // Pods whose files could not be written wait with the reason (unless their units run on as they were).
         for (key, message) in report.failed.sorted(by: { $0.key < $1.key }) {
@@ -411,6 +420,9 @@ public actor PodRunner {
         await recordEvents(failures: failures, report: report, desired: desired, previousIndex: previousIndex)
         let stillRunning = Set(report.kept)
         let waiting = held.filter { !stillRunning.contains($0.key) }
+        let requested = Set(requests.map(\.key))
+        phases = phases.filter { requested.contains($0.key) }
+        record(phases: waiting)
         if !waiting.isEmpty { await onStatus(waiting) }
         // Report the pods the pass created, replaced or started (new pods start Pending), and the pods not
         // reported yet (adopted ones, as they are; ones held back before).
@@ -508,7 +520,16 @@ public actor PodRunner {
             if unitIndex[units.first ?? ""]?.pod == key { reportedFromUnits.insert(key) }
         }
         if events != nil { await recordRunEvents(properties, reports: reports) }
+        record(phases: reports)
         if !reports.isEmpty { await onStatus(reports) }
+    }
+
+    /// Notes the phases reported, and sets `systemk_pods` from them.
+    func record(phases reports: [PodStatusReport]) {
+        for report in reports { phases[report.key] = report.status.phase ?? "Unknown" }
+        var counts: [String: Int] = [:]
+        for phase in phases.values { counts[phase, default: 0] += 1 }
+        metrics.pods(byPhase: counts)
     }
 
     /// Rebuilds a pod's status from its unit files (as planned and installed) and systemd's properties.

@@ -47,7 +47,8 @@ public actor LiveAgent {
         client: KubeClient, node: NodeFacts, systemd: any SystemdManager, reconciler: PodReconciler,
         packages: (any PackageUnitSource)?, objects: ReferencedObjects, tokens: ServiceAccountTokens,
         manifests: String?, users: any UserDatabase = SystemUserDatabase(), dryRun: Bool = false,
-        probes: (any ProbeExecutor)? = nil, events: (any PodEventSink)? = nil, log: @escaping @Sendable (String) -> Void,
+        probes: (any ProbeExecutor)? = nil, events: (any PodEventSink)? = nil, metrics: AgentMetrics = .none,
+        log: @escaping @Sendable (String) -> Void,
         onPod: @escaping @Sendable (KubeClient::Pod, _ removed: Bool) async -> Void = { _, _ in }
     ) {
         self.client = client
@@ -65,7 +66,7 @@ public actor LiveAgent {
         self.runner = PodRunner(
             node: node, systemd: systemd, reconciler: reconciler, packages: packages,
             runtimeContent: dryRun ? nil : TokenContent(tokens: tokens), users: users, probes: dryRun ? nil : probes,
-            events: dryRun ? nil : events, log: log,
+            events: dryRun ? nil : events, metrics: metrics, log: log,
             onStatus: { reports in await box.agent?.report(reports) })
         box.agent = self
     }

@@ -13,20 +13,16 @@ public struct Command: Sendable, Equatable, CustomStringConvertible {
     /// An absolute path.
     public var executable: String
     public var arguments: [String]
-    /// Set on top of the runtime's own environment (or, with `inheritsEnvironment` false, all of it).
+    /// Set on top of the runtime's own environment.
     public var environment: [String: String]
-    /// False: the command sees `environment` only (an exec probe sees its container's, not systemk's).
-    public var inheritsEnvironment: Bool
     public var timeout: Duration
 
     public init(
-        _ executable: String, _ arguments: [String], environment: [String: String] = [:], inheritsEnvironment: Bool = true,
-        timeout: Duration = .seconds(60)
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)
     ) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment
-        self.inheritsEnvironment = inheritsEnvironment
         self.timeout = timeout
     }
 

@@ -29,8 +29,7 @@ public struct ProcessCommandRunner: CommandRunner {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: command.executable)
         process.arguments = command.arguments
-        process.environment =
-            command.inheritsEnvironment ? ProcessInfo.processInfo.environment.merging(command.environment) { $1 } : command.environment
+        process.environment = ProcessInfo.processInfo.environment.merging(command.environment) { $1 }
         process.standardInput = FileHandle.nullDevice
         let standardOutput = Pipe()
         let standardError = Pipe()
@@ -45,7 +44,7 @@ public struct ProcessCommandRunner: CommandRunner {
         let errReader = LineReader(standardError.fileHandleForReading, stream: .standardError, output: output)
         do {
             // Foundation's Process.run is not safe to call from several threads at once (200 concurrent
-            // exec probes crashed in it): launches are serialized, not the runs.
+            // launches crashed in it): launches are serialized, not the runs.
             try spawnLock.withLock { try process.run() }
         } catch {
             _ = await outReader.finish(within: .zero)

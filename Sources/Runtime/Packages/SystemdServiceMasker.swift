@@ -7,10 +7,12 @@ import Foundation
 public struct SystemdServiceMasker: ServiceMasker {
     let systemd: any SystemdManager
     let directory: String
+    let metrics: AgentMetrics
 
-    public init(systemd: any SystemdManager, directory: String = "/etc/systemd/system") {
+    public init(systemd: any SystemdManager, directory: String = "/etc/systemd/system", metrics: AgentMetrics = .none) {
         self.systemd = systemd
         self.directory = directory
+        self.metrics = metrics
     }
 
     public struct Refused: Error, CustomStringConvertible {
@@ -30,5 +32,6 @@ public struct SystemdServiceMasker: ServiceMasker {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "/dev/null")
         try await systemd.daemonReload()
+        metrics.reloaded()
     }
 }

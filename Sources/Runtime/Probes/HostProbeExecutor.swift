@@ -132,7 +132,7 @@ public final class HostProbeExecutor: ProbeExecutor {
         var uid: String?
         var gid: String?
         var groups: [String] = []
-        for line in status.split(separator: "\n") {
+        for line in status.split(separator: "\n") where line.hasPrefix("Uid:") || line.hasPrefix("Gid:") || line.hasPrefix("Groups:") {
             let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " }).map(String.init)
             guard let key = fields.first else { continue }
             // Real, effective, saved, filesystem: the effective id is the one the process acts as.
@@ -170,21 +170,6 @@ public final class HostProbeExecutor: ProbeExecutor {
             return ProbeOutcome(success: false, output: "exec: the container's main process (\(target.mainPID)) is gone")
         }
         let arguments = Self.execArguments(pid: target.mainPID, context: context, command: command)
-        // The package managers' runner: it notices the exit even when the command leaves a process
-        // behind holding its output, and kills it (with its group) at the timeout.
-        let runner = ProcessCommandRunner(drainTimeout: .milliseconds(100), killGrace: .zero)
-        do throws(CommandError) {
-            let result = try await runner.run(
-                Command(arguments[0], Array(arguments.dropFirst()), environment: context.environment, inheritsEnvironment: false,
-                        timeout: timeout)) { _ in }
-            let text = result.tail.joined(separator: "\n")
-            switch result.termination {
-            case .exited(0): return ProbeOutcome(success: true, output: text)
-            case .exited(let status): return ProbeOutcome(success: false, output: "command exited \(status)" + (text.isEmpty ? "" : ": \(text)"))
-            case .signaled(let signal): return ProbeOutcome(success: false, output: "command killed by signal \(signal)" + (text.isEmpty ? "" : ": \(text)"))
-            }
-        } catch {
-            return ProbeOutcome(success: false, output: "\(error)")
-        }
+        return await ExecProbeProcess.run(arguments, environment: context.environment, timeout: timeout)
     }
 }

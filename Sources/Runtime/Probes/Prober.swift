@@ -95,6 +95,7 @@ public actor Prober {
     let concurrency: Int
     let state: @Sendable (String) async -> ProbedContainer?
     let onEvent: @Sendable (ProbeEvent) async -> Void
+    let metrics: AgentMetrics
     var entries: [Key: Entry] = [:]
     var inFlight = 0
     var loop: Task<Void, Never>?
@@ -107,13 +108,14 @@ public actor Prober {
     ///   - state: the container's current run, by unit name (from systemd's last report).
     ///   - onEvent: called with each change, in order per probe.
     public init(
-        executor: any ProbeExecutor, host: String, concurrency: Int = 64,
+        executor: any ProbeExecutor, host: String, concurrency: Int = 64, metrics: AgentMetrics = .none,
         state: @escaping @Sendable (String) async -> ProbedContainer?,
         onEvent: @escaping @Sendable (ProbeEvent) async -> Void
     ) {
         self.executor = executor
         self.host = host
         self.concurrency = max(1, concurrency)
+        self.metrics = metrics
         self.state = state
         self.onEvent = onEvent
     }
@@ -184,10 +186,13 @@ public actor Prober {
     /// Runs the probes that are due; returns the next due time (nil: nothing to probe).
     func step() -> ContinuousClock.Instant? {
         let now = ContinuousClock.now
-        for key in entries.keys.sorted() where entries[key].map({ $0.due <= now }) == true {
+        // Usually one probe is due per wake: sort only those (in a stable order), not every probe.
+        for key in entries.compactMap({ $0.value.due <= now ? $0.key : nil }).sorted() {
             tick(key, now: now)
         }
-        return entries.values.map(\.due).min()
+        var next: ContinuousClock.Instant?
+        for entry in entries.values where next.map({ entry.due < $0 }) ?? true { next = entry.due }
+        return next
     }
 
     func tick(_ key: Key, now: ContinuousClock.Instant) {
@@ -229,6 +234,7 @@ public actor Prober {
         let target = ProbeTarget(unit: planned.unit, host: host, mainPID: started.mainPID)
         let timeout = Duration.seconds(max(1, planned.probe.timeoutSeconds ?? 1))
         let outcome = await executor.run(planned.probe, target: target, timeout: timeout)
+        metrics.probeRan(planned.kind, success: outcome.success)
         // The pod may be gone, or its probe changed, while this run ran.
         guard var current = entries[key]?.worker, entries[key]?.planned == planned, current.containerID == started.id else { return }
         let effect = current.record(success: outcome.success)
