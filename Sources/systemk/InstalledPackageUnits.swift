@@ -9,10 +9,11 @@ import SystemkRuntime
 struct InstalledPackageUnits: PackageUnitSource {
     let packages: (any PackageManager)?
 
-    func packageUnit(for image: ImageReference) async throws -> PackageUnit? {
+    func packageUnit(for image: ImageReference, installing: @Sendable () async -> Void) async throws -> PackageUnit? {
         guard let package = image.packageName else { return nil }
         if let unit = Inputs.installedUnit(package: package) { return unit }
         guard let packages, Inputs.packageFiles(package).isEmpty else { return nil }
+        await installing()
         let installed = try await packages.install(image)
         return Inputs.installedUnit(package: installed.package ?? package)
     }

@@ -334,14 +334,15 @@ struct LiveEndToEndTests {
                 #expect(try await cluster.get("pod probed", #"{.status.containerStatuses[?(@.name=="unready")].ready}"#) == "false")
                 #expect(try await cluster.get("pod probed", #"{.status.containerStatuses[?(@.name=="unready")].state.running.startedAt}"#) != "")
 
-                // Events, as `kubectl describe` shows them: the crash loop's Created, Started and BackOff;
+                // Events, as `kubectl describe` shows them: the crash loop's Pulled (its binary was there),
+                // Created, Started and BackOff;
                 // the probes' Unhealthy and the liveness restart's Killing.
                 try await cluster.wait("the probes' events") {
                     let reasons = await Self.eventReasons(cluster, pod: "probed")
                     return reasons.contains("Unhealthy") && reasons.contains("Killing")
                 }
                 let crasherEvents = await Self.eventReasons(cluster, pod: "crasher")
-                #expect(crasherEvents.isSuperset(of: ["Created", "Started", "BackOff"]), "\(crasherEvents)")
+                #expect(crasherEvents.isSuperset(of: ["Pulled", "Created", "Started", "BackOff"]), "\(crasherEvents)")
                 let describe = try await cluster.kubectl("describe", "pod", "probed").stdout
                 #expect(describe.contains("Liveness probe failed"), "\(describe)")
                 #expect(describe.contains("Container unlively failed liveness probe, will be restarted"))

@@ -1,11 +1,14 @@
 import Foundation
 import KubeClient
 import PodCompiler
+import Synchronization
 
 /// Finds the unit file of an image's package, installing the package first when the runtime may
 /// (standalone and live modes) or only looking (dry runs).
 public protocol PackageUnitSource: Sendable {
-    func packageUnit(for image: ImageReference) async throws -> PackageUnit?
+    /// - Parameter installing: called (and awaited) just before a package is installed; not called when
+    ///   the package is on the node already.
+    func packageUnit(for image: ImageReference, installing: @Sendable () async -> Void) async throws -> PackageUnit?
 }
 
 /// The bytes of the plan's files that only the runtime knows (`.runtime(source:)`: service-account
@@ -83,6 +86,9 @@ public actor PodRunner {
     var lastWaiting: [String: String] = [:]
     /// The reason a held-back pod last waited for, per UID (each new one is an event, not each pass).
     var lastHeld: [String: String] = [:]
+    /// Units whose image this runner installed (a Pulled event said so): their Created is not preceded by
+    /// "already present".
+    var pulledUnits: Set<String> = []
 
     /// Units of the current desired pods, by unit name.
     var unitIndex: [String: IndexedUnit] = [:]
@@ -93,6 +99,7 @@ public actor PodRunner {
         var role: PlannedUnit.Role
         var policy: String
         var units: [String]
+        var image: String = ""
     }
     /// The unit files of the desired pods, by unit name, as last planned (status needs their
     /// `[X-Kubernetes]` sections; no need to read them back from disk at each change).
@@ -171,6 +178,23 @@ public actor PodRunner {
                 kind: warning ? .warning : .normal, reason: reason, message: message))
     }
 
+    /// Pulling or Pulled for each of `users` (a pod and one of its containers).
+    func emitPull(_ users: [(PodRequest, Container)], reason: String, message: String) async {
+        for (request, container) in users {
+            let inits = Set((request.entry.pod.spec.initContainers ?? []).map(\.name))
+            await emit(
+                request.key, uid: request.uid, container: container.name, initContainer: inits.contains(container.name),
+                reason: reason, message: message)
+        }
+    }
+
+    /// Set once, from any task.
+    final class Flag: Sendable {
+        private let value = Mutex(false)
+        func set() { value.withLock { $0 = true } }
+        var isSet: Bool { value.withLock { $0 } }
+    }
+
     /// The events of a pass: why held-back pods wait (once per reason), containers stopped for pods
     /// removed; and which units' first run is news (installed or started by this pass).
     func recordEvents(
@@ -220,6 +244,12 @@ public actor PodRunner {
             freshUnits.remove(unit)
             guard news else { continue }
             let isInit = entry.role == .initContainer
+            // As the kubelet before each container it creates: the image was pulled (said then), or was there.
+            if pulledUnits.remove(unit) == nil {
+                await emit(
+                    entry.pod, uid: entry.uid, container: entry.container, initContainer: isInit, reason: "Pulled",
+                    message: "Container image \"\(entry.image)\" already present on machine")
+            }
             await emit(entry.pod, uid: entry.uid, container: entry.container, initContainer: isInit, reason: "Created", message: "Created container \(entry.container)")
             await emit(entry.pod, uid: entry.uid, container: entry.container, initContainer: isInit, reason: "Started", message: "Started container \(entry.container)")
         }
@@ -305,6 +335,7 @@ public actor PodRunner {
 
         // Packages, one image at a time (apt takes one lock anyway).
         var packageUnits: [String: PackageUnit] = [:]
+        var newlyPulled: Set<String> = []
         var failedImages: [String: String] = [:]
         if let packages {
             for request in requests {
@@ -312,8 +343,23 @@ public actor PodRunner {
                     guard let image = c.image, packageUnits[image] == nil, failedImages[image] == nil,
                         case let .success(ref) = ImageReference.parse(image), ref.packageName != nil
                     else { continue }
+                    // Pulling and Pulled for each container of the pass that uses the image, when it is installed.
+                    let users = requests.flatMap { r in Self.containers(of: r).filter { $0.image == image }.map { (r, $0) } }
+                    let started = ContinuousClock.now
+                    let pulled = Flag()
                     do {
-                        if let unit = try await packages.packageUnit(for: ref) { packageUnits[image] = unit }
+                        let unit = try await packages.packageUnit(for: ref) {
+                            pulled.set()
+                            await self.emitPull(users, reason: "Pulling", message: "Pulling image \"\(image)\"")
+                        }
+                        if let unit { packageUnits[image] = unit }
+                        if pulled.isSet {
+                            let seconds = String(format: "%.3fs", Double((ContinuousClock.now - started) / .milliseconds(1)) / 1000)
+                            await emitPull(
+                                users, reason: "Pulled",
+                                message: "Successfully pulled image \"\(image)\" in \(seconds) (package \(ref.packageName ?? image) installed)")
+                            newlyPulled.formUnion(users.map { "\($0.0.key)/\($0.1.name)" })
+                        }
                     } catch {
                         failedImages[image] = "\(error)"
                         log("error: pod \(request.key): image \(image): \(error)")
@@ -389,7 +435,10 @@ public actor PodRunner {
             let plan = pod.plan
             let policy = plan.units.first.flatMap { try? UnitFile.parse($0.contents).lastValue("RestartPolicy", in: "X-Kubernetes") } ?? "Always"
             for unit in plan.units {
-                index[unit.name] = IndexedUnit(pod: pod.key, uid: plan.uid, container: unit.container, role: unit.role, policy: policy, units: plan.units.map(\.name))
+                index[unit.name] = IndexedUnit(
+                    pod: pod.key, uid: plan.uid, container: unit.container, role: unit.role, policy: policy, units: plan.units.map(\.name),
+                    image: unit.image)
+                if newlyPulled.contains("\(pod.key)/\(unit.container)") { pulledUnits.insert(unit.name) }
             }
         }
         let report = try await reconciler.reconcile(desired, keep: keep)
@@ -413,6 +462,7 @@ public actor PodRunner {
         runtimeRestarts = runtimeRestarts.filter { index[$0.key] != nil }
         lastProperties = lastProperties.filter { index[$0.key] != nil }
         lastInvocation = lastInvocation.filter { index[$0.key] != nil }
+        pulledUnits = pulledUnits.filter { index[$0] != nil }
         let liveUIDs = Set(index.values.map(\.uid))
         lastWaiting = lastWaiting.filter { liveUIDs.contains(String($0.key.prefix { $0 != "/" })) }
 
