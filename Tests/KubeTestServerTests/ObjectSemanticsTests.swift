@@ -28,6 +28,31 @@ struct ObjectSemanticsTests {
         }
     }
 
+    @Test func aDeploymentsGenerationCountsChangesOfItsSpecOnly() async throws {
+        try await withServer { server in
+            let created = try await server.create(.deployments, [
+                "apiVersion": "apps/v1", "kind": "Deployment", "metadata": ["name": "web", "namespace": "default"],
+                "spec": ["replicas": 1, "selector": ["matchLabels": ["app": "web"]]],
+            ])
+            #expect(created[path: ["metadata", "generation"]] == 1)
+            var labelled = created
+            labelled[path: ["metadata", "labels"]] = ["tier": "front"]
+            let afterLabels = try await server.update(.deployments, labelled)
+            #expect(afterLabels[path: ["metadata", "generation"]] == 1)
+            var status = afterLabels
+            status["status"] = ["observedGeneration": 1, "replicas": 1]
+            let afterStatus = try await server.updateStatus(.deployments, status)
+            #expect(afterStatus[path: ["metadata", "generation"]] == 1)
+            #expect(afterStatus[path: ["status", "replicas"]] == 1)
+            var scaled = afterStatus
+            scaled[path: ["spec", "replicas"]] = 3
+            let afterSpec = try await server.update(.deployments, scaled)
+            #expect(afterSpec[path: ["metadata", "generation"]] == 2)
+            // A plain update cannot change the status.
+            #expect(afterSpec[path: ["status", "replicas"]] == 1)
+        }
+    }
+
     @Test func generateNameMakesAUniqueNameAndDuplicatesAreAlreadyExists() async throws {
         try await withServer { server in
             let client = try RawClient(server)

@@ -2,7 +2,7 @@
 /// OpenAPI v3 kubectl needs. Only the legacy discovery documents are served: kubectl asks for aggregated
 /// discovery first and falls back when the answer's Content-Type is plain application/json.
 enum Discovery {
-    static let groups = ["coordination.k8s.io", "events.k8s.io"]
+    static let groups = ["coordination.k8s.io", "events.k8s.io", "apps"]
 
     static func version(_ v: (major: Int, minor: Int, patch: Int)) -> JSONValue {
         [

@@ -57,9 +57,15 @@ public struct ResourceType: Sendable, Hashable, CustomStringConvertible {
                                               singular: "event", kind: "Event", namespaced: true, shortNames: [],
                                               subresources: [])
 
+    /// apps/v1 Deployment (status). The server stores it and counts its generation; there is no
+    /// controller: a test that wants rollouts plays the Deployment controller itself.
+    public static let deployments = ResourceType(group: "apps", version: "v1", plural: "deployments",
+                                                 singular: "deployment", kind: "Deployment", namespaced: true,
+                                                 shortNames: ["deploy"], subresources: ["status"])
+
     /// Every resource the server serves.
     public static let all: [ResourceType] = [
-        .nodes, .pods, .configMaps, .secrets, .serviceAccounts, .events, .namespaces, .leases, .eventsV1,
+        .nodes, .pods, .configMaps, .secrets, .serviceAccounts, .events, .namespaces, .leases, .eventsV1, .deployments,
     ]
 
     /// The resource for a group and plural, nil when not served.

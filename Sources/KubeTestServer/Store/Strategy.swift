@@ -45,7 +45,7 @@ enum Strategy {
         object[path: ["metadata", "deletionGracePeriodSeconds"]] = nil
         object[path: ["metadata", "resourceVersion"]] = nil
         // Kinds whose spec and status are structs always carry them, if only empty.
-        if [ResourceType.pods, .nodes, .namespaces].contains(resource) {
+        if [ResourceType.pods, .nodes, .namespaces, .deployments].contains(resource) {
             if object["spec"]?.objectValue == nil { object["spec"] = [:] }
             if object["status"]?.objectValue == nil { object["status"] = [:] }
         }
@@ -59,6 +59,10 @@ enum Strategy {
         case .secrets:
             try foldStringData(&object)
             if object["type"] == nil { object["type"] = "Opaque" }
+        case .deployments:
+            // As the real server: generation 1, then one more for each change of the spec.
+            object[path: ["metadata", "generation"]] = .int(1)
+            object["status"] = [:]
         default:
             break
         }
@@ -79,7 +83,7 @@ enum Strategy {
         for field in ["name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"] {
             new[path: ["metadata", field]] = old[path: ["metadata", field]]
         }
-        let hasStatus = [ResourceType.pods, .nodes, .namespaces].contains(resource)
+        let hasStatus = [ResourceType.pods, .nodes, .namespaces, .deployments].contains(resource)
         if subresource == "status" {
             // The status subresource changes status only.
             var result = old
@@ -96,6 +100,9 @@ enum Strategy {
         case .secrets:
             try foldStringData(&new)
             if new["type"] == nil { new["type"] = old["type"] }
+        case .deployments:
+            let generation = old[path: ["metadata", "generation"]]?.intValue ?? 1
+            new[path: ["metadata", "generation"]] = .int(new["spec"] == old["spec"] ? generation : generation + 1)
         default:
             break
         }
