@@ -29,6 +29,7 @@ struct JournalContainerLogSourceTests {
         func stop(_ units: [String]) async throws(SystemdError) { throw .disconnected }
         func restart(_ units: [String]) async throws(SystemdError) { throw .disconnected }
         func resetFailed(_ units: [String]) async throws(SystemdError) { throw .disconnected }
+        func kill(_ unit: String, signal: Int32) async throws(SystemdError) { throw .disconnected }
         func mask(_ units: [String]) async throws(SystemdError) { throw .disconnected }
         func unmask(_ units: [String]) async throws(SystemdError) { throw .disconnected }
         func listUnits(matching pattern: String) async throws(SystemdError) -> [UnitStatus] { throw .disconnected }

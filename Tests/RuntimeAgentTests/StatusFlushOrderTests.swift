@@ -33,6 +33,7 @@ import Testing
         func stop(_ units: [String]) async throws(SystemdError) {}
         func restart(_ units: [String]) async throws(SystemdError) {}
         func resetFailed(_ units: [String]) async throws(SystemdError) {}
+        func kill(_ unit: String, signal: Int32) async throws(SystemdError) {}
         func mask(_ units: [String]) async throws(SystemdError) {}
         func unmask(_ units: [String]) async throws(SystemdError) {}
         func listUnits(matching pattern: String) async throws(SystemdError) -> [UnitStatus] { [] }

@@ -102,4 +102,49 @@ struct ProbeTests {
             _ = try agent.systemd.systemctl("stop", "systemk-agent-\(agent.runs).service")
         }
     }
+
+    /// A container that ignores SIGTERM, in a pod with 60 s of grace: its liveness probe's own
+    /// terminationGracePeriodSeconds (1) is what a probe restart waits, not the pod's.
+    static let stubborn = """
+        apiVersion: v1
+        kind: Pod
+        metadata: {name: stubborn}
+        spec:
+          terminationGracePeriodSeconds: 60
+          containers:
+          - name: app
+            image: /bin/sh
+            command: ["/bin/sh", "-c", "trap '' TERM; while :; do sleep 1; done"]
+            volumeMounts: [{name: flags, mountPath: /var/lib/flags}]
+            livenessProbe:
+              exec: {command: ["/bin/sh", "-c", "test ! -e /var/lib/flags/sick"]}
+              periodSeconds: 1
+              failureThreshold: 1
+              terminationGracePeriodSeconds: 1
+          volumes:
+          - {name: flags, emptyDir: {}}
+        """
+
+    @Test func aProbesOwnGracePeriodBoundsItsRestart() async throws {
+        try await NamespacedSystemd.with { systemd in
+            let manifests = systemd.dataDirectory + "/manifests"
+            try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
+            var agent = StandaloneAgentTests.Agent(systemd: systemd, manifests: manifests, state: systemd.dataDirectory + "/state")
+            try agent.write("stubborn.yaml", Self.stubborn)
+            try agent.start(nodeIP: "127.0.0.1")
+            try await agent.wait("running") { agent.log().contains("pod default/stubborn: Running; app running, restarts 0") }
+            let unit = "systemk.default.stubborn.app.service"
+            let directory = try StandaloneAgentTests.podDirectory(agent, unit: unit)
+            let invocation = try agent.property(unit, "InvocationID")
+            let clock = ContinuousClock()
+            let sick = clock.now
+            FileManager.default.createFile(atPath: directory + "/volumes/flags/sick", contents: nil)
+            try await agent.wait("restarted") { agent.log().contains("app running, restarts 1") }
+            // SIGTERM is ignored: only the probe's 1 s (and a probe period) stood before SIGKILL, not 60 s.
+            #expect(clock.now - sick < .seconds(20))
+            #expect(try agent.property(unit, "InvocationID") != invocation)
+            #expect(try agent.property(unit, "TimeoutStopUSec") == "1min")
+            _ = try agent.systemd.systemctl("stop", "--no-block", "systemk-agent-\(agent.runs).service")
+        }
+    }
 }

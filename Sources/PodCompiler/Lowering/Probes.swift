@@ -67,6 +67,13 @@ enum ProbeLowering {
             if kind != .readiness, probe.successThreshold != 1 {
                 throw ctx.error(.invalidField, pp.field("successThreshold"), "must be 1 for \(kind.rawValue) probes")
             }
+            // The grace period of a restart this probe causes (liveness and startup only, as Kubernetes).
+            if let grace = probe.terminationGracePeriodSeconds {
+                if kind == .readiness {
+                    throw ctx.error(.invalidField, pp.field("terminationGracePeriodSeconds"), "must not be set for readiness probes")
+                }
+                if grace < 1 { throw ctx.error(.invalidField, pp.field("terminationGracePeriodSeconds"), "must be at least 1") }
+            }
             out.append(PlannedProbe(container: container.name, unit: unit, kind: kind, probe: probe))
         }
         return out

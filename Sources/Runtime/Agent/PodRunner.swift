@@ -178,6 +178,25 @@ public actor PodRunner {
                 kind: warning ? .warning : .normal, reason: reason, message: message))
     }
 
+    /// Ends a container's run within `grace` (a probe's own terminationGracePeriodSeconds, instead of
+    /// the unit's TimeoutStopSec=): SIGTERM to all its processes, SIGKILL to what is left at the end.
+    /// The restart (or stop) that follows finds the unit no longer running (with Restart=, waiting to
+    /// restart: systemd counts no restart of its own then).
+    func kill(_ unit: String, within grace: Duration) async {
+        func ended() async -> Bool {
+            guard let p = try? await systemd.properties(of: unit) else { return true }
+            return p.activeState != .active && p.activeState != .deactivating
+        }
+        try? await systemd.kill(unit, signal: SIGTERM)
+        let deadline = ContinuousClock.now.advanced(by: grace)
+        while ContinuousClock.now < deadline {
+            if await ended() { return }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        try? await systemd.kill(unit, signal: SIGKILL)
+        for _ in 0..<20 where !(await ended()) { try? await Task.sleep(for: .milliseconds(50)) }
+    }
+
     /// Pulling or Pulled for each of `users` (a pod and one of its containers).
     func emitPull(_ users: [(PodRequest, Container)], reason: String, message: String) async {
         for (request, container) in users {
@@ -302,6 +321,7 @@ public actor PodRunner {
                 entry.pod, uid: entry.uid, container: event.container, initContainer: isInit, reason: "Killing",
                 message: "Container \(event.container) failed \(event.kind.rawValue) probe, will be restarted")
             do {
+                if let grace = event.gracePeriodSeconds { await kill(event.unit, within: .seconds(grace)) }
                 if entry.policy == "Never" {
                     try await systemd.stop([event.unit])
                 } else {

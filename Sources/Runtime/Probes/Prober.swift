@@ -67,6 +67,8 @@ public struct ProbeEvent: Sendable, Equatable {
     public var change: Change
     /// The last outcome's output (the probe's message for an Unhealthy event).
     public var output: String
+    /// For `.restart`: the probe's own terminationGracePeriodSeconds (nil: the pod's applies).
+    public var gracePeriodSeconds: Int64? = nil
 }
 
 /// One scheduler for every probe of every pod on the node.
@@ -249,7 +251,10 @@ public actor Prober {
                 await onEvent(ProbeEvent(unit: planned.unit, container: planned.container, kind: planned.kind, change: .result(result), output: outcome.output))
             }
         case .restart:
-            await onEvent(ProbeEvent(unit: planned.unit, container: planned.container, kind: planned.kind, change: .restart, output: outcome.output))
+            await onEvent(
+                ProbeEvent(
+                    unit: planned.unit, container: planned.container, kind: planned.kind, change: .restart, output: outcome.output,
+                    gracePeriodSeconds: planned.probe.terminationGracePeriodSeconds))
         }
     }
 

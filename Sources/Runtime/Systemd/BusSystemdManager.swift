@@ -106,6 +106,10 @@ public struct BusSystemdManager: SystemdManager {
         try await runJobs("RestartUnit", units)
     }
 
+    public func kill(_ unit: String, signal: Int32) async throws(SystemdError) {
+        _ = try await bus.call(.manager("KillUnit", [.string(unit), .string("all"), .int32(signal)]), unit: unit)
+    }
+
     public func resetFailed(_ units: [String]) async throws(SystemdError) {
         let bus = self.bus
         let failures = await Self.concurrently(units, limit: maxJobsInFlight) { unit -> JobFailure? in

@@ -30,6 +30,9 @@ public protocol SystemdManager: Sendable {
     func restart(_ units: [String]) async throws(SystemdError)
     /// Clears the failed state and restart counters of units (`ResetFailedUnit`).
     func resetFailed(_ units: [String]) async throws(SystemdError)
+    /// Sends `signal` to every process of a unit (`KillUnit`, whom `all`); the unit's own stop logic
+    /// (ExecStop=, TimeoutStopSec=) is not involved.
+    func kill(_ unit: String, signal: Int32) async throws(SystemdError)
 
     /// Masks units until the next boot (a runtime mask: a link to /dev/null in the runtime unit
     /// directory). Takes effect at the next `daemonReload()`.
