@@ -40,6 +40,14 @@ public actor LiveAgent {
     var reconcileRunning = false
     /// Status writes in flight at most (the API server's and this process' connection pool).
     let statusConcurrency = 16
+    /// Status writes waiting, the newest per pod UID (a newer status replaces one not sent yet), in the
+    /// order they were first queued; and the UIDs being written. A pod has one write in flight at most,
+    /// so its statuses reach the API in order; the runner's next flush does not wait for the writes.
+    var queuedWrites: [String: (pod: KubeClient::Pod, status: PodStatus)] = [:]
+    var writeOrder: [String] = []
+    var writing: Set<String> = []
+    /// Who waits for a pod's writes to be done (its final delete).
+    var writeWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
     /// Change nothing, in systemd or the API: log what would change (`dryRunOnce`).
     let dryRun: Bool
 
@@ -261,6 +269,8 @@ public actor LiveAgent {
     func finalize(_ pod: KubeClient::Pod, uid: String) async {
         let namespace = pod.metadata.namespace ?? "default"
         let name = pod.metadata.name ?? ""
+        // Its last status first, as the kubelet.
+        await writesDone(uid)
         do {
             try await client.deletePod(namespace: namespace, name: name, gracePeriodSeconds: 0, uid: uid)
             log("pod \(namespace)/\(name): stopped and deleted")
@@ -336,32 +346,57 @@ public actor LiveAgent {
             updates.append((pod, status))
         }
         if !local.isEmpty { await staticLog.record(local) }
-        guard !updates.isEmpty else { return }
-        let client = self.client
-        let log = self.log
-        await withTaskGroup(of: Void.self) { group in
-            var inFlight = 0
-            for (pod, status) in updates {
-                if inFlight == statusConcurrency {
-                    await group.next()
-                    inFlight -= 1
-                }
-                inFlight += 1
-                group.addTask {
-                    let namespace = pod.metadata.namespace ?? "default"
-                    let name = pod.metadata.name ?? ""
-                    do throws(KubeError) {
-                        _ = try await client.updatePodStatus(namespace: namespace, name: name, from: pod) { current in
-                            current = Self.keepTerminal(status, over: current)
-                        }
-                    } catch .notFound {
-                        // Deleted meanwhile.
-                    } catch {
-                        log("error: pod \(namespace)/\(name): status update: \(error)")
+        for (pod, status) in updates {
+            guard let uid = pod.metadata.uid else { continue }
+            if queuedWrites[uid] == nil { writeOrder.append(uid) }
+            queuedWrites[uid] = (pod, status)
+        }
+        startWrites()
+    }
+
+    /// Starts queued status writes, `statusConcurrency` at most, one per pod at a time.
+    func startWrites() {
+        var index = 0
+        while writing.count < statusConcurrency, index < writeOrder.count {
+            let uid = writeOrder[index]
+            guard !writing.contains(uid) else {
+                index += 1
+                continue
+            }
+            writeOrder.remove(at: index)
+            guard let (pod, status) = queuedWrites.removeValue(forKey: uid) else { continue }
+            writing.insert(uid)
+            let client = self.client
+            let log = self.log
+            Task {
+                let namespace = pod.metadata.namespace ?? "default"
+                let name = pod.metadata.name ?? ""
+                do throws(KubeError) {
+                    _ = try await client.updatePodStatus(namespace: namespace, name: name, from: pod) { current in
+                        current = Self.keepTerminal(status, over: current)
                     }
+                } catch .notFound {
+                    // Deleted meanwhile.
+                } catch {
+                    log("error: pod \(namespace)/\(name): status update: \(error)")
                 }
+                self.wrote(uid)
             }
         }
+    }
+
+    func wrote(_ uid: String) {
+        writing.remove(uid)
+        startWrites()
+        if !writing.contains(uid), queuedWrites[uid] == nil, let waiters = writeWaiters.removeValue(forKey: uid) {
+            for waiter in waiters { waiter.resume() }
+        }
+    }
+
+    /// Returns once pod `uid` has no status write queued or in flight.
+    func writesDone(_ uid: String) async {
+        guard writing.contains(uid) || queuedWrites[uid] != nil else { return }
+        await withCheckedContinuation { writeWaiters[uid, default: []].append($0) }
     }
 
     /// The runner's status with what only the agent knows: the node's addresses (host networking),
