@@ -7,6 +7,7 @@ enum KitPaths {
         .deletingLastPathComponent().deletingLastPathComponent().path
     static let kit = root + "/k3s"
     static let nodeCredentials = kit + "/node-credentials.sh"
+    static let scrapeCredentials = kit + "/scrape-credentials.sh"
     static let server = kit + "/server.sh"
     static let installNode = kit + "/install-node.sh"
     static let liveUnit = root + "/examples/systemk-live.service"
