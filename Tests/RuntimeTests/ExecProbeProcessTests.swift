@@ -71,6 +71,37 @@ struct ExecProbeProcessTests {
         #expect(outcome.output == "exec: cannot start /nonexistent/probe: No such file or directory")
     }
 
+    /// A process in a mount namespace of its own (a tmpfs on /mnt only it sees), in /run: the probe's
+    /// command sees that mount and directory, with the ids given; systemk's other threads keep theirs.
+    @Test(.enabled(if: geteuid() == 0, "entering a mount namespace needs root"))
+    func theCommandRunsInTheContextEntered() async throws {
+        let target = Process()
+        target.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        target.arguments = ["--mount", "--propagation", "private", "/bin/sh", "-c",
+                            "mount -t tmpfs probe-test /mnt && touch /mnt/only-in-here && exec sleep 30"]
+        target.currentDirectoryURL = URL(fileURLWithPath: "/run")
+        try target.run()
+        defer { target.terminate() }
+        let pid = UInt32(target.processIdentifier)
+        // Until the mount is there.
+        for _ in 0..<100 where !FileManager.default.fileExists(atPath: "/proc/\(pid)/root/mnt/only-in-here") {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let entry = ExecProbeProcess.Entry(pid: pid, uid: 65534, gid: 65534, groups: [65534, 100])
+        let outcome = await ExecProbeProcess.run(
+            ["/bin/sh", "-c", "id -u; id -g; id -G; ls /mnt; pwd"], environment: ["PATH": "/usr/bin:/bin"], entering: entry,
+            timeout: .seconds(5))
+        #expect(outcome == ProbeOutcome(success: true, output: "65534\n65534\n65534 100\nonly-in-here\n/run"))
+        #expect(geteuid() == 0 && getegid() == 0, "only the probe's thread changed ids")
+        #expect(!FileManager.default.fileExists(atPath: "/mnt/only-in-here"), "only the probe's thread changed namespace")
+    }
+
+    @Test func aGoneProcessIsAFailureThatSaysSo() async {
+        let entry = ExecProbeProcess.Entry(pid: 999_999_999, uid: 0, gid: 0, groups: [])
+        let outcome = await ExecProbeProcess.run(["/bin/true"], environment: [:], entering: entry, timeout: .seconds(1))
+        #expect(outcome == ProbeOutcome(success: false, output: "exec: the container's main process (999999999) is gone"))
+    }
+
     @Test func manyAtOnce() async {
         let outcomes = await withTaskGroup(of: ProbeOutcome.self) { group in
             for i in 0..<64 { group.addTask { await self.run("echo \(i)") } }

@@ -12,7 +12,7 @@ import PodCompiler
 ///   redirects are not followed. A status from 200 to 399 is a success.
 /// - **tcpSocket**: a TCP connection to `host:port` that opens is a success.
 /// - **exec**: the command runs in the container's context: in its main process' mount namespace and
-///   working directory (`nsenter`), as its user and groups (`setpriv`), with its environment (read from
+///   working directory, as its user and groups (entered by `ExecProbeProcess`), with its environment (read from
 ///   `/proc/PID/environ`, passed as the environment, never on a command line). Exit status 0 is a success.
 ///   It does not run in the unit's cgroup, nor under its capability bounding set or system-call filter.
 ///
@@ -118,50 +118,53 @@ public final class HostProbeExecutor: ProbeExecutor {
 
     /// The container's identity and environment, read from its main process.
     struct ProcessContext: Equatable {
-        var uid: String
-        var gid: String
-        var groups: [String]
+        var uid: UInt32
+        var gid: UInt32
+        var groups: [UInt32]
         var environment: [String: String]
     }
 
+    /// Reads `/proc/PID/status` (the effective ids, the supplementary groups) and `/proc/PID/environ`
+    /// with plain reads: this runs for every exec probe.
     static func context(pid: UInt32, procRoot: String) -> ProcessContext? {
-        guard pid > 0,
-            let status = try? String(contentsOfFile: "\(procRoot)/\(pid)/status", encoding: .utf8),
-            let environ = FileManager.default.contents(atPath: "\(procRoot)/\(pid)/environ")
+        guard pid > 0, let status = readFile("\(procRoot)/\(pid)/status"), let environ = readFile("\(procRoot)/\(pid)/environ")
         else { return nil }
-        var uid: String?
-        var gid: String?
-        var groups: [String] = []
-        for line in status.split(separator: "\n") where line.hasPrefix("Uid:") || line.hasPrefix("Gid:") || line.hasPrefix("Groups:") {
-            let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " }).map(String.init)
-            guard let key = fields.first else { continue }
+        var uid: UInt32?
+        var gid: UInt32?
+        var groups: [UInt32] = []
+        func numbers(_ line: ArraySlice<UInt8>) -> [UInt32] {
+            line.split(whereSeparator: { $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: " ") }).dropFirst()
+                .compactMap { UInt32(String(decoding: $0, as: UTF8.self)) }
+        }
+        for line in status.split(separator: UInt8(ascii: "\n")) {
             // Real, effective, saved, filesystem: the effective id is the one the process acts as.
-            if key == "Uid:", fields.count > 2 { uid = fields[2] }
-            if key == "Gid:", fields.count > 2 { gid = fields[2] }
-            if key == "Groups:" { groups = Array(fields.dropFirst()) }
+            if line.starts(with: Array("Uid:".utf8)) { uid = numbers(line).dropFirst().first }
+            if line.starts(with: Array("Gid:".utf8)) { gid = numbers(line).dropFirst().first }
+            if line.starts(with: Array("Groups:".utf8)) { groups = numbers(line) }
         }
         guard let uid, let gid else { return nil }
         var environment: [String: String] = [:]
         for entry in environ.split(separator: 0) {
-            let text = String(decoding: entry, as: UTF8.self)
-            guard let equals = text.firstIndex(of: "=") else { continue }
-            environment[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            guard let equals = entry.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            environment[String(decoding: entry[..<equals], as: UTF8.self)] = String(decoding: entry[(equals + 1)...], as: UTF8.self)
         }
         return ProcessContext(uid: uid, gid: gid, groups: groups, environment: environment)
     }
 
-    /// The command line that runs `command` in the context of process `pid`.
-    static func execArguments(pid: UInt32, context: ProcessContext, command: [String]) -> [String] {
-        let enter = ["/usr/bin/nsenter", "--target", String(pid), "--mount", "--wd"]
-        // Without supplementary groups nsenter sets the ids itself (it drops supplementary groups): one
-        // process less per probe, a third of an exec probe's cost.
-        if context.groups.isEmpty || context.groups == [context.gid] {
-            return enter + ["--setuid", context.uid, "--setgid", context.gid, "--"] + command
+    /// A whole (small) file, nil when it cannot be read.
+    static func readFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var contents: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            if count < 0 { return nil }
+            if count == 0 { return contents }
+            contents += buffer[0..<count]
         }
-        var arguments = enter + ["--", "/usr/bin/setpriv"]
-        arguments += ["--reuid", context.uid, "--regid", context.gid]
-        arguments += context.groups.isEmpty ? ["--clear-groups"] : ["--groups", context.groups.joined(separator: ",")]
-        return arguments + ["--"] + command
     }
 
     func exec(_ command: [String], target: ProbeTarget, timeout: Duration) async -> ProbeOutcome {
@@ -169,7 +172,7 @@ public final class HostProbeExecutor: ProbeExecutor {
         guard let context = Self.context(pid: target.mainPID, procRoot: procRoot) else {
             return ProbeOutcome(success: false, output: "exec: the container's main process (\(target.mainPID)) is gone")
         }
-        let arguments = Self.execArguments(pid: target.mainPID, context: context, command: command)
-        return await ExecProbeProcess.run(arguments, environment: context.environment, timeout: timeout)
+        let entry = ExecProbeProcess.Entry(pid: target.mainPID, uid: context.uid, gid: context.gid, groups: context.groups)
+        return await ExecProbeProcess.run(command, environment: context.environment, entering: entry, timeout: timeout)
     }
 }

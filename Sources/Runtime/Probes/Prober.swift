@@ -88,7 +88,6 @@ public actor Prober {
     struct Entry {
         var planned: PlannedProbe
         var worker: ProbeWorker
-        var due: ContinuousClock.Instant
         var running = false
     }
 
@@ -99,6 +98,8 @@ public actor Prober {
     let onEvent: @Sendable (ProbeEvent) async -> Void
     let metrics: AgentMetrics
     var entries: [Key: Entry] = [:]
+    /// When each probe runs next.
+    var due: [Key: ContinuousClock.Instant] = [:]
     var inFlight = 0
     var loop: Task<Void, Never>?
     /// Runs started and periods skipped because the previous run had not finished (for metrics and tests).
@@ -126,20 +127,22 @@ public actor Prober {
     /// over, gone ones stop. Unchanged probes keep their state.
     public func set(_ probes: [PlannedProbe]) {
         var next: [Key: Entry] = [:]
+        var nextDue: [Key: ContinuousClock.Instant] = [:]
         let now = ContinuousClock.now
         for planned in probes {
             let key = Key(unit: planned.unit, kind: planned.kind)
-            if let entry = entries[key], entry.planned == planned {
+            if let entry = entries[key], entry.planned == planned, let when = due[key] {
                 next[key] = entry
+                nextDue[key] = when
             } else {
                 let period = max(1, planned.probe.periodSeconds ?? 10)
                 let spread = Double(Self.stableHash(planned.unit + "/" + planned.kind.rawValue) % 1000) / 1000
-                next[key] = Entry(
-                    planned: planned, worker: ProbeWorker(planned),
-                    due: now.advanced(by: .milliseconds(Int(spread * Double(period) * 1000))))
+                next[key] = Entry(planned: planned, worker: ProbeWorker(planned))
+                nextDue[key] = now.advanced(by: .milliseconds(Int(spread * Double(period) * 1000)))
             }
         }
         entries = next
+        due = nextDue
         // A new loop sleeps until the earliest due time of the new set (no loop when there is nothing
         // to probe). It holds no reference to the prober while it sleeps: a dropped prober ends it.
         loop?.cancel()
@@ -179,6 +182,7 @@ public actor Prober {
         loop?.cancel()
         loop = nil
         entries = [:]
+        due = [:]
     }
 
     deinit {
@@ -188,28 +192,25 @@ public actor Prober {
     /// Runs the probes that are due; returns the next due time (nil: nothing to probe).
     func step() -> ContinuousClock.Instant? {
         let now = ContinuousClock.now
-        // Usually one probe is due per wake: sort only those (in a stable order), not every probe.
-        for key in entries.compactMap({ $0.value.due <= now ? $0.key : nil }).sorted() {
+        // Usually one probe is due per wake: sort only those (in a stable order), not every probe. The
+        // due times are kept apart from the entries: scanning them copies no probe.
+        for key in due.compactMap({ $0.value <= now ? $0.key : nil }).sorted() {
             tick(key, now: now)
         }
-        var next: ContinuousClock.Instant?
-        for entry in entries.values where next.map({ entry.due < $0 }) ?? true { next = entry.due }
-        return next
+        return due.values.min()
     }
 
     func tick(_ key: Key, now: ContinuousClock.Instant) {
-        guard var entry = entries[key] else { return }
+        guard let entry = entries[key], let when = due[key] else { return }
         let period = Duration.seconds(max(1, entry.planned.probe.periodSeconds ?? 10))
-        entry.due = entry.due.advanced(by: period)
-        if entry.due <= now { entry.due = now.advanced(by: period) }
+        let next = when.advanced(by: period)
+        due[key] = next <= now ? now.advanced(by: period) : next
         if entry.running || inFlight >= concurrency {
             skipped += 1
-            entries[key] = entry
             return
         }
-        entry.running = true
+        entries[key]?.running = true
         inFlight += 1
-        entries[key] = entry
         let planned = entry.planned
         Task { await self.probe(key, planned) }
     }
