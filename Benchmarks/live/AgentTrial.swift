@@ -23,7 +23,7 @@ struct AgentTrial {
             serverOptions.nodeAuthorization = true
             serverOptions.historyLimit = 100_000
             // HTTP/2 as kube-apiserver and k3s speak it: systemk's watches share a few connections.
-            serverOptions.http2 = true
+            serverOptions.http2 = options.http2
             let api = try await KubeTestServer.start(serverOptions)
             let admin: KubeClient
             do {

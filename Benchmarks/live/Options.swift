@@ -9,7 +9,7 @@ enum Command {
     static let usage = """
         usage: systemk-live-bench trial agent|capture|floor --pods N --out DIR --state DIR --capture DIR
                                   [--systemk PATH] [--quiet PERCENT] [--quiet-timeout SECONDS]
-                                  [--agent-env KEY=VALUE[,KEY=VALUE...]]
+                                  [--agent-env KEY=VALUE[,KEY=VALUE...]] [--http 1|2]
                systemk-live-bench summarize RESULTS
 
           agent    systemk (--systemk) in a fresh namespaced systemd, registered and idle; N pods created
@@ -62,6 +62,8 @@ struct TrialOptions {
     var quiet = 25
     /// Give up waiting for quiet after this long (and record how busy it was).
     var quietTimeout = 300
+    /// The test API server speaks HTTP/2 (as kube-apiserver and k3s), or HTTP/1.1 only (`--http 1`).
+    var http2 = true
     /// `KEY=VALUE` for systemk's environment (`--agent-env`, for experiments such as MALLOC_ARENA_MAX).
     var agentEnvironment: [String] = []
 
@@ -99,6 +101,10 @@ struct TrialOptions {
         }
         if let quiet = values.removeValue(forKey: "quiet") { options.quiet = try number("quiet", quiet) }
         if let timeout = values.removeValue(forKey: "quiet-timeout") { options.quietTimeout = try number("quiet-timeout", timeout) }
+        if let http = values.removeValue(forKey: "http") {
+            guard http == "1" || http == "2" else { throw Command.UsageError(description: "--http \(http): 1 or 2") }
+            options.http2 = http == "2"
+        }
         if let unknown = values.keys.sorted().first { throw Command.UsageError(description: "unknown flag --\(unknown)\n\(Command.usage)") }
         if mode != .floor, options.systemk == nil { throw Command.UsageError(description: "\(mode) needs --systemk") }
         for path in [options.out, options.state, options.capture] where path == "/tmp" || path.hasPrefix("/tmp/") || !path.hasPrefix("/") {

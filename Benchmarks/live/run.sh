@@ -3,7 +3,7 @@
 # their status, beside systemd's own floor for the same units; and systemk's resident memory.
 #
 #   sudo Benchmarks/live/run.sh [--sizes "1 50 200"] [--runs 3] [--quiet PERCENT] [--quiet-timeout SECONDS]
-#                               [--work /var/tmp/systemk-livebench] [--no-build]
+#                               [--work /var/tmp/systemk-livebench] [--no-build] [--http 1|2]
 #
 # Each trial is one run of `systemk-live-bench trial ...` (Benchmarks/live/*.swift): it boots a fresh
 # systemd 252 in a private PID+mount namespace (SystemdTestSupport, see shared/nsystemd.md for its
@@ -34,6 +34,7 @@ sizes="1 50 200"
 runs=3
 quiet=25
 quiet_timeout=300
+http=2
 work=/var/tmp/systemk-livebench
 scratch=${SCRATCH_PATH:-$repo/.build-livebench}
 build=1
@@ -44,6 +45,7 @@ while [ $# -gt 0 ]; do
     --runs) runs=$2; shift 2;;
     --quiet) quiet=$2; shift 2;;
     --quiet-timeout) quiet_timeout=$2; shift 2;;
+    --http) http=$2; shift 2;;
     --work) work=$2; shift 2;;
     --no-build) build=0; shift;;
     *) sed -n '2,7p' "$0" >&2; exit 2;;
@@ -92,9 +94,29 @@ trial() { # MODE N RUN
   [ "$mode" = floor ] && cp -a "$work/capture-$n/state" "$state"
   sync
   sleep 1
-  line=$("$bin/systemk-live-bench" trial "$mode" --pods "$n" --out "$out" --state "$state" \
-    --capture "$work/capture-$n" --systemk "$bin/systemk" --quiet "$quiet" --quiet-timeout "$quiet_timeout")
-  line="$line run=$run"
+  # The test API server (Hummingbird's HTTP/2 server, in the benchmark's process) sometimes traps
+  # ("Deinited NIOAsyncWriter without calling finish()", in swift-nio-http2's inbound stream
+  # multiplexer): a trial whose process died before printing its result is run again (at most 4 times
+  # in all, each from a fresh systemd), and the result says how many attempts it took. A result printed
+  # before a trap in the teardown stands, marked with the exit status.
+  local status attempt=0
+  while true; do
+    attempt=$((attempt + 1))
+    status=0
+    line=$("$bin/systemk-live-bench" trial "$mode" --pods "$n" --out "$out" --state "$state" \
+      --capture "$work/capture-$n" --systemk "$bin/systemk" --quiet "$quiet" --quiet-timeout "$quiet_timeout" \
+      --http "$http") || status=$?
+    [[ "$line" == mode=* ]] && break
+    echo "run.sh: trial $mode $n $run, attempt $attempt: the benchmark process died (exit $status)" >&2
+    [ "$attempt" -lt 4 ] || exit 1
+    clean
+    mkdir -p "$out"
+    [ "$mode" = floor ] && cp -a "$work/capture-$n/state" "$state"
+    sync
+    sleep 1
+  done
+  line="$line run=$run attempts=$attempt"
+  [ "$status" = 0 ] || line="$line teardown_exit=$status"
   echo "$line" | tee -a "$results" >&2
   # The capture's pods' directories stay for the floor.
   if [ "$mode" = capture ]; then mv "$state" "$work/capture-$n/state"; else clean; fi

@@ -172,6 +172,22 @@ import Testing
         #expect(mapping.pods.first?.status.initContainerStatuses?.first?.restartCount == 3)
     }
 
+    @Test func anAppContainerIsStartedAndReadyOnlyOnceItsUnitIsActive() throws {
+        let web = try #require(try F.units()["web"])
+        func status(_ p: UnitProperties) -> ContainerStatus? {
+            PodStatusMapper.map([F.observe(web, p)]).pods.first?.status.containerStatuses?.first
+        }
+        // A Type=notify service before READY=1 (or Type=exec before its command was executed): its
+        // process runs, systemd does not call it started yet.
+        var starting = F.running()
+        starting.activeState = .activating
+        starting.subState = "start"
+        let early = try #require(status(starting))
+        #expect(early.state?.running != nil && early.started == false && early.ready == false)
+        let up = try #require(status(F.running()))
+        #expect(up.state?.running != nil && up.started == true && up.ready == true)
+    }
+
     @Test func initContainersAreReadyOnlyOnceCompleted() throws {
         let units = try F.units(initContainers: ["migrate"])
         let migrate = try #require(units["migrate"])

@@ -75,7 +75,12 @@ enum ContainerStateMapping {
         }
 
         let isRunning = state.running != nil
-        let started = isRunning && (unit.started ?? true)
+        // systemd's own "started": the unit is active (Type=exec: the command was executed; Type=notify:
+        // it sent READY=1; Type=forking: the parent exited). Until then, and while it stops, an app or
+        // sidecar container whose process runs is running, but neither started nor ready. (An init
+        // container is a Type=oneshot unit: activating for as long as it runs.)
+        let unitStarted = section.role == .initContainer || p.activeState == .active || p.activeState == .reloading
+        let started = isRunning && unitStarted && (unit.started ?? true)
         let ready: Bool
         if section.role == .initContainer {
             ready = state.terminated?.exitCode == 0
