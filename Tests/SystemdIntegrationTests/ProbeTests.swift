@@ -139,9 +139,10 @@ struct ProbeTests {
             let clock = ContinuousClock()
             let sick = clock.now
             FileManager.default.createFile(atPath: directory + "/volumes/flags/sick", contents: nil)
-            try await agent.wait("restarted") { agent.log().contains("app running, restarts 1") }
-            // SIGTERM is ignored: only the probe's 1 s (and a probe period) stood before SIGKILL, not 60 s.
-            #expect(clock.now - sick < .seconds(20))
+            // SIGTERM is ignored: only the probe's 1 s (and a probe period) stands before SIGKILL, not the
+            // pod's 60 s. (Loose bounds: a loaded machine can delay this test's own tasks by tens of seconds.)
+            try await agent.wait("restarted", seconds: 55) { agent.log().contains("app running, restarts 1") }
+            #expect(clock.now - sick < .seconds(55))
             #expect(try agent.property(unit, "InvocationID") != invocation)
             #expect(try agent.property(unit, "TimeoutStopUSec") == "1min")
             _ = try agent.systemd.systemctl("stop", "--no-block", "systemk-agent-\(agent.runs).service")
