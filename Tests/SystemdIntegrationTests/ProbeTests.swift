@@ -62,9 +62,7 @@ struct ProbeTests {
 
     @Test func readinessFollowsHTTPAndExecProbesAndALivenessFailureRestarts() async throws {
         try await NamespacedSystemd.with { systemd in
-            let manifests = systemd.dataDirectory + "/manifests"
-            try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
-            var agent = StandaloneAgentTests.Agent(systemd: systemd, manifests: manifests, state: systemd.dataDirectory + "/state")
+            var agent = try StandaloneAgentTests.Agent(systemd: systemd)
             try agent.write("probed.yaml", Self.pod)
             // Probes without a host go to the node's address.
             try agent.start(nodeIP: "127.0.0.1")
@@ -127,9 +125,7 @@ struct ProbeTests {
 
     @Test func aProbesOwnGracePeriodBoundsItsRestart() async throws {
         try await NamespacedSystemd.with { systemd in
-            let manifests = systemd.dataDirectory + "/manifests"
-            try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
-            var agent = StandaloneAgentTests.Agent(systemd: systemd, manifests: manifests, state: systemd.dataDirectory + "/state")
+            var agent = try StandaloneAgentTests.Agent(systemd: systemd)
             try agent.write("stubborn.yaml", Self.stubborn)
             try agent.start(nodeIP: "127.0.0.1")
             try await agent.wait("running") { agent.log().contains("pod default/stubborn: Running; app running, restarts 0") }

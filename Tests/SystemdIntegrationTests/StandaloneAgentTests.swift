@@ -93,9 +93,7 @@ struct StandaloneAgentTests {
 
     @Test func podsFollowTheirManifestsAndSurviveAnAgentRestart() async throws {
         try await NamespacedSystemd.with { systemd in
-            let manifests = systemd.dataDirectory + "/manifests"
-            try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
-            var agent = Agent(systemd: systemd, manifests: manifests, state: systemd.dataDirectory + "/state")
+            var agent = try Agent(systemd: systemd)
             try agent.write("one.yaml", Self.pod("one"))
             try agent.start()
             let one = "systemk.default.one.app.service"
@@ -131,7 +129,7 @@ struct StandaloneAgentTests {
 
             // A removed file: the pod's units and directory go.
             let twoDir = try Self.podDirectory(agent, unit: two)
-            try FileManager.default.removeItem(atPath: manifests + "/two.yaml")
+            try FileManager.default.removeItem(atPath: agent.manifests + "/two.yaml")
             try await agent.wait("pod two removed") {
                 try agent.property(two, "LoadState") == "not-found" && !FileManager.default.fileExists(atPath: twoDir)
             }
@@ -150,9 +148,7 @@ struct StandaloneAgentTests {
 
     @Test func failedInitContainerIsRetriedUnderRestartPolicyAlways() async throws {
         try await NamespacedSystemd.with { systemd in
-            let manifests = systemd.dataDirectory + "/manifests"
-            try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
-            var agent = Agent(systemd: systemd, manifests: manifests, state: systemd.dataDirectory + "/state")
+            var agent = try Agent(systemd: systemd)
             // Fails the first time, succeeds the second.
             try agent.write("flaky.yaml", Self.pod("flaky", initScript: "if [ -f /var/lib/data/tried ]; then echo ok > /var/lib/data/init; else touch /var/lib/data/tried; exit 1; fi"))
             try agent.start()
@@ -168,9 +164,7 @@ struct StandaloneAgentTests {
 
     @Test func manyPodsAtOnceCostAHandfulOfReloads() async throws {
         try await NamespacedSystemd.with { systemd in
-            let manifests = systemd.dataDirectory + "/manifests"
-            try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
-            var agent = Agent(systemd: systemd, manifests: manifests, state: systemd.dataDirectory + "/state")
+            var agent = try Agent(systemd: systemd)
             try agent.start()
             try await agent.wait("the agent's first pass") { agent.log().contains("node node-1") }
             for i in 0..<50 { try agent.write("p\(i).yaml", Self.pod("p\(i)")) }
@@ -185,9 +179,7 @@ struct StandaloneAgentTests {
 
     @Test func aPodWhoseUserTheNodeLacksWaitsWithAClearReason() async throws {
         try await NamespacedSystemd.with { systemd in
-            let manifests = systemd.dataDirectory + "/manifests"
-            try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
-            var agent = Agent(systemd: systemd, manifests: manifests, state: systemd.dataDirectory + "/state")
+            var agent = try Agent(systemd: systemd)
             try agent.write("ghost.yaml", """
                 apiVersion: v1
                 kind: Pod
@@ -210,9 +202,7 @@ struct StandaloneAgentTests {
 
     @Test func aPodWhoseImageCannotBeInstalledWaitsWithErrImagePull() async throws {
         try await NamespacedSystemd.with { systemd in
-            let manifests = systemd.dataDirectory + "/manifests"
-            try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
-            var agent = Agent(systemd: systemd, manifests: manifests, state: systemd.dataDirectory + "/state")
+            var agent = try Agent(systemd: systemd)
             // Nothing listens on port 1: the download fails at once.
             try agent.write("pull.yaml", """
                 apiVersion: v1
@@ -236,15 +226,13 @@ struct StandaloneAgentTests {
 
     @Test func asANotifyServiceItIsReadyAfterItsFirstPassAndFeedsTheWatchdog() async throws {
         try await NamespacedSystemd.with { systemd in
-            let manifests = systemd.dataDirectory + "/manifests"
-            try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
-            var agent = Agent(systemd: systemd, manifests: manifests, state: systemd.dataDirectory + "/state")
+            var agent = try Agent(systemd: systemd)
             try agent.write("one.yaml", Self.pod("one"))
             agent.runs = 1
             // systemd-run returns when the start job is done: for Type=notify, at READY=1.
             let r = try systemd.run([
                 "systemd-run", "--unit=systemk-agent-1.service", "-p", "Type=notify", "-p", "WatchdogSec=2s",
-                "-p", "Restart=no", Self.binary, "--manifests", manifests, "--state-dir", agent.state,
+                "-p", "Restart=no", Self.binary, "--manifests", agent.manifests, "--state-dir", agent.state,
                 "--node-ip", "10.0.0.10", "--nodename", "node-1",
             ])
             if r.status != 0 { throw NamespacedSystemd.Failure(description: "starting systemk: \(r)") }
@@ -257,5 +245,14 @@ struct StandaloneAgentTests {
             #expect(try agent.property("systemk-agent-1.service", "ActiveState") == "active")
             #expect(try agent.property("systemk-agent-1.service", "Result") == "success")
         }
+    }
+}
+
+extension StandaloneAgentTests.Agent {
+    /// An agent of the namespace's data directory: `manifests/` (made here) and `state/`.
+    init(systemd: NamespacedSystemd) throws {
+        let manifests = systemd.dataDirectory + "/manifests"
+        try FileManager.default.createDirectory(atPath: manifests, withIntermediateDirectories: true)
+        self.init(systemd: systemd, manifests: manifests, state: systemd.dataDirectory + "/state")
     }
 }

@@ -17,9 +17,7 @@ public struct Command: Sendable, Equatable, CustomStringConvertible {
     public var environment: [String: String]
     public var timeout: Duration
 
-    public init(
-        _ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)
-    ) {
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:], timeout: Duration = .seconds(60)) {
         self.executable = executable
         self.arguments = arguments
         self.environment = environment

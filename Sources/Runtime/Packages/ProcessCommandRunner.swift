@@ -6,13 +6,13 @@ import Glibc
 import Musl
 #endif
 
+/// One launch at a time in this process (see `ProcessCommandRunner.run`).
+private let spawnLock = NSLock()
+
 /// Runs commands with Foundation's `Process`: standard input is `/dev/null`, both output streams
 /// are read line by line as they come, and a command that outlives its timeout gets `SIGTERM`, then
 /// `SIGKILL` five seconds later, sent to its whole process group (`Process` makes the child a
 /// group leader), so that helpers it started (dpkg, apt's download methods) go with it.
-/// One launch at a time in this process (see `ProcessCommandRunner.run`).
-private let spawnLock = NSLock()
-
 public struct ProcessCommandRunner: CommandRunner {
     /// How long to wait, after the command exits, for the rest of its output: a process it left
     /// behind may hold the pipes open.
