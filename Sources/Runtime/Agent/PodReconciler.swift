@@ -157,7 +157,7 @@ public actor PodReconciler {
         // start): start them. Units that ran and ended stay as they are: their restart policy decided.
         let unchanged = Set(report.unchanged)
         let unchangedPods = desired.filter { unchanged.contains($0.key) }
-        let states = await systemd.properties(of: Set(unchangedPods.flatMap { $0.plan.units.map(\.name) }))
+        let states = await systemd.states(of: Set(unchangedPods.flatMap { $0.plan.units.map(\.name) }))
         for pod in unchangedPods {
             var never: [String] = []
             for unit in pod.plan.units {

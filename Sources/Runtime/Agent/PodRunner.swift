@@ -184,7 +184,7 @@ public actor PodRunner {
     /// restart: systemd counts no restart of its own then).
     func kill(_ unit: String, within grace: Duration) async {
         func ended() async -> Bool {
-            guard let p = try? await systemd.properties(of: unit) else { return true }
+            guard let p = await systemd.states(of: [unit])[unit] else { return true }
             return p.activeState != .active && p.activeState != .deactivating
         }
         try? await systemd.kill(unit, signal: SIGTERM)
@@ -581,7 +581,7 @@ public actor PodRunner {
         }
         let pods = dirtyPods
         dirtyPods = [:]
-        let properties = await systemd.properties(of: Set(pods.values.joined()))
+        let properties = await systemd.states(of: Set(pods.values.joined()))
         for (unit, value) in properties { lastProperties[unit] = value }
         let probed = await prober?.results(Set(pods.values.joined())) ?? [:]
         var reports: [PodStatusReport] = []

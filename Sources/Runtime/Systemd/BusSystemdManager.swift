@@ -198,6 +198,22 @@ public struct BusSystemdManager: SystemdManager {
         return UnitProperties(name: unit, all: all)
     }
 
+    /// From systemd's signals (`SystemdBus.unitState(_:)`): only units not followed yet cost a call.
+    public func states(of units: Set<String>) async -> [String: UnitProperties] {
+        var out: [String: UnitProperties] = [:]
+        var unknown: Set<String> = []
+        for unit in units {
+            if let state = bus.unitStates.entry(unit) { out[unit] = UnitProperties(name: unit, all: state) } else { unknown.insert(unit) }
+        }
+        guard !unknown.isEmpty else { return out }
+        let bus = self.bus
+        let read = await Self.concurrently(unknown) { unit in
+            guard let state = try? await bus.unitState(unit) else { return nil }
+            return UnitProperties(name: unit, all: state)
+        }
+        return out.merging(read) { a, _ in a }
+    }
+
     public func stateChanges() async throws(SystemdError) -> AsyncStream<UnitStateChange> {
         let changes = try await bus.unitPropertiesChanges()
         let (stream, continuation) = AsyncStream.makeStream(of: UnitStateChange.self)

@@ -23,6 +23,8 @@ public actor SystemdBus {
     public nonisolated let endpoint: BusEndpoint
     private let loop: EventLoopThread
     private let connection: BusConnection
+    /// Units' state as systemd last signalled it (see `unitState(_:)`).
+    let unitStates = UnitStateCache()
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor {
         loop.asUnownedSerialExecutor()
@@ -48,7 +50,34 @@ public actor SystemdBus {
     private func open() async throws(SystemdError) {
         loop.source = connection
         try connection.open(endpoint)
+        try trackUnitStates()
         _ = try await call(.manager("Subscribe"))
+    }
+
+    /// Keeps `unitStates` current: each unit's `PropertiesChanged`, `UnitRemoved` and the manager's
+    /// `Reloading`, applied on this thread as they arrive.
+    private func trackUnitStates() throws(SystemdError) {
+        let cache = unitStates
+        let end = { cache.stopTracking() }
+        _ = try connection.subscribe(
+            pathNamespace: UnitName.objectPathPrefix, interface: Self.propertiesInterface, member: "PropertiesChanged",
+            handler: SignalHandler(
+                receive: { message in
+                    if let signal = BusSignal(message: message), let change = UnitPropertiesChange(signal: signal) {
+                        cache.apply(change)
+                    }
+                }, onEnd: end))
+        _ = try connection.subscribe(
+            path: Self.managerPath, interface: Self.managerInterface, member: "UnitRemoved",
+            handler: SignalHandler(
+                receive: { message in
+                    if let signal = BusSignal(message: message), case .removed(let unit, _)? = UnitLifecycleEvent(signal: signal) {
+                        cache.remove(unit)
+                    }
+                }, onEnd: end))
+        _ = try connection.subscribe(
+            path: Self.managerPath, interface: Self.managerInterface, member: "Reloading",
+            handler: SignalHandler(receive: { _ in cache.clear() }, onEnd: end))
     }
 
     /// Closes the connection. Calls still in flight fail with `disconnected` and signal streams finish.
@@ -103,6 +132,39 @@ public actor SystemdBus {
         return properties
     }
 
+    /// The properties status needs of `unit` (see `UnitStateCache.keys`): as systemd's signals last left
+    /// them, or, for a unit not followed yet, read with one `GetAll` of all its interfaces (which loads
+    /// the unit when needed) and followed from then on.
+    public func unitState(_ unit: String) async throws(SystemdError) -> [String: BusValue] {
+        if let entry = unitStates.entry(unit) { return entry }
+        let path = try UnitName.objectPath(for: unit)
+        let method = "GetAll()"
+        let cache = unitStates
+        let result = await withCheckedContinuation { continuation in
+            connection.call(
+                BusMethodCall(path: path, interface: Self.propertiesInterface, member: "GetAll", arguments: [.string("")]),
+                unit: unit
+            ) { reply in
+                // Stored here, on this thread, before any later signal is handled.
+                let properties = reply.flatMap { values -> Result<[String: BusValue], SystemdError> in
+                    guard let all = values.first?.stringKeyedEntries else {
+                        return .failure(.unexpectedReply(method: method, detail: "expected a{sv}, got \(values)"))
+                    }
+                    return .success(all)
+                }
+                if case .success(let all) = properties { cache.store(unit, all: all) }
+                continuation.resume(returning: properties)
+            }
+        }
+        return try result.get().filter { UnitStateCache.keys.contains($0.key) }
+    }
+
+    /// How many unit states `unitState(_:)` answered from what systemd signalled, and how many it read.
+    public nonisolated var unitStateStatistics: (fromSignals: Int, read: Int) {
+        let (hits, reads) = unitStates.statistics
+        return (hits, reads)
+    }
+
     // MARK: Signals
 
     /// Every signal `interface.member` from systemd, from `path` (nil: any object) or from any object
@@ -117,9 +179,17 @@ public actor SystemdBus {
     /// `PropertiesChanged` of unit objects (`/org/freedesktop/systemd1/unit/...`): ActiveState, SubState,
     /// Result and the like, as systemd announces them.
     public func unitPropertiesChanges() throws(SystemdError) -> AsyncStream<UnitPropertiesChange> {
-        try subscribe(
+        // The cache is brought up to date first (again: its own match may run after this one), so that a
+        // reader woken by this change finds it there.
+        let cache = unitStates
+        return try subscribe(
             pathNamespace: UnitName.objectPathPrefix, interface: Self.propertiesInterface,
-            member: "PropertiesChanged", decode: UnitPropertiesChange.init(signal:))
+            member: "PropertiesChanged"
+        ) { signal in
+            let change = UnitPropertiesChange(signal: signal)
+            if let change { cache.apply(change) }
+            return change
+        }
     }
 
     /// `JobRemoved` of the manager: every job that finished, with its result.

@@ -44,6 +44,11 @@ public protocol SystemdManager: Sendable {
     func listUnits(matching pattern: String) async throws(SystemdError) -> [UnitStatus]
     /// The state of one unit, loading it if needed (a unit with no file has `loadState` `not-found`).
     func properties(of unit: String) async throws(SystemdError) -> UnitProperties
+    /// What status needs of each of `units`: state, sub-state, load state, result, restarts, the main
+    /// process's last run, `InvocationID`, the fragment path; not the figures systemd does not signal
+    /// (memory, CPU, control group: nil or empty). A connection that follows systemd's signals answers
+    /// from them, reading only units it does not follow yet. Units systemd cannot answer for are left out.
+    func states(of units: Set<String>) async -> [String: UnitProperties]
     /// Changes of units' states as systemd signals them (no polling). Subscribed when this returns, so
     /// no change after that is missed; the stream ends when the connection does.
     func stateChanges() async throws(SystemdError) -> AsyncStream<UnitStateChange>
@@ -203,6 +208,18 @@ extension SystemdManager {
     /// The properties of `units`, asked for concurrently (the bus pipelines the calls: one at a time,
     /// 200 pods' units would wait for a round trip each). Units systemd cannot answer for are left out.
     public func properties(of units: Set<String>, concurrency: Int = 32) async -> [String: UnitProperties] {
+        await Self.concurrently(units, concurrency: concurrency) { unit in try? await self.properties(of: unit) }
+    }
+
+    /// Read afresh, as `properties(of:)` (an implementation that follows systemd's signals answers from them).
+    public func states(of units: Set<String>) async -> [String: UnitProperties] {
+        await properties(of: units)
+    }
+
+    /// `read` for each of `units`, at most `concurrency` at a time; nil answers are left out.
+    static func concurrently(
+        _ units: Set<String>, concurrency: Int = 32, _ read: @escaping @Sendable (String) async -> UnitProperties?
+    ) async -> [String: UnitProperties] {
         await withTaskGroup(of: (String, UnitProperties?).self) { group in
             var out: [String: UnitProperties] = [:]
             var inFlight = 0
@@ -212,7 +229,7 @@ extension SystemdManager {
                     inFlight -= 1
                 }
                 inFlight += 1
-                group.addTask { (unit, try? await self.properties(of: unit)) }
+                group.addTask { (unit, await read(unit)) }
             }
             for await (name, value) in group { out[name] = value }
             return out
