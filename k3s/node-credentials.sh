@@ -20,6 +20,14 @@ set -euo pipefail
 PROGRAM=node-credentials.sh
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
+# fail, usage_error, run, is_dns_name, the CA checks and sign_certificate, shared with scrape-credentials.sh.
+[[ -r $HERE/lib/credentials.sh ]] || {
+  echo "$PROGRAM: cannot read $HERE/lib/credentials.sh, which this script needs: copy the whole k3s/ folder, lib/ included" >&2
+  exit 1
+}
+# shellcheck source-path=SCRIPTDIR source=lib/credentials.sh
+source "$HERE/lib/credentials.sh"
+
 usage() {
   cat <<EOF
 Usage: $PROGRAM [options] NODE_NAME NODE_IP [IP_OR_NAME...]
@@ -41,18 +49,6 @@ Options:
   --force         replace an existing output directory
   -h, --help      show this help
 EOF
-}
-
-# fail WHAT [WHY]: one line on stderr naming the problem, then exit 1.
-fail() {
-  echo "$PROGRAM: $*" >&2
-  exit 1
-}
-
-usage_error() {
-  echo "$PROGRAM: $*" >&2
-  echo "Run '$PROGRAM --help' for usage." >&2
-  exit 1
 }
 
 is_ipv4() {
@@ -88,11 +84,6 @@ is_ipv6() {
 
 is_ip() { is_ipv4 "$1" || is_ipv6 "$1"; }
 
-# RFC 1123 subdomain, as Kubernetes requires of node names.
-is_dns_name() {
-  [[ ${#1} -le 253 && $1 =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ ]]
-}
-
 # The first global address of this machine, for the default server URL.
 first_address() {
   local address=""
@@ -103,10 +94,6 @@ first_address() {
     address="$(ip -o addr show scope global 2>/dev/null | awk '{ split($4, a, "/"); print a[1]; exit }')"
   fi
   printf '%s' "${address// /}"
-}
-
-count_certificates() {
-  grep -c -- '-----BEGIN CERTIFICATE-----' "$1" || true
 }
 
 tls_dir="${SYSTEMK_K3S_TLS_DIR:-/var/lib/rancher/k3s/server/tls}"
@@ -200,22 +187,9 @@ fi
 command -v openssl >/dev/null 2>&1 ||
   fail "openssl is not installed: it mints the certificates (Debian: apt-get install openssl)"
 
-[[ -d $tls_dir ]] ||
-  fail "k3s's TLS directory $tls_dir does not exist: run this on the k3s server (k3s/server.sh), or point --tls-dir (SYSTEMK_K3S_TLS_DIR) at k3s's server/tls directory"
-for file in server-ca.crt server-ca.key client-ca.crt client-ca.key; do
-  [[ -r $tls_dir/$file ]] ||
-    fail "cannot read $tls_dir/$file: k3s keeps its CAs there and only root may read their keys; run this as root on the k3s server, or point --tls-dir at a directory with server-ca.crt/.key and client-ca.crt/.key"
-done
-
-# A CA's key must be the one of its certificate: what it signs would not verify otherwise.
-for ca in server-ca client-ca; do
-  certificate_key="$(openssl x509 -in "$tls_dir/$ca.crt" -noout -pubkey 2>/dev/null)" ||
-    fail "$tls_dir/$ca.crt is not a PEM certificate"
-  private_key="$(openssl pkey -in "$tls_dir/$ca.key" -pubout 2>/dev/null)" ||
-    fail "$tls_dir/$ca.key is not a PEM private key"
-  [[ $certificate_key == "$private_key" ]] ||
-    fail "$tls_dir/$ca.key is not the key of $tls_dir/$ca.crt: the key and the certificate of that CA do not belong together"
-done
+require_ca_files "$tls_dir" server-ca.crt/.key client-ca.crt/.key
+require_ca_key_matches "$tls_dir" server-ca
+require_ca_key_matches "$tls_dir" client-ca
 
 [[ -n $output ]] || output="./$node_name"
 output="${output%/}"
@@ -238,54 +212,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# run DESCRIPTION COMMAND...: runs an openssl step, and on failure says which step and shows openssl's words.
-run() {
-  local what="$1"
-  shift
-  local log
-  if ! log="$("$@" 2>&1)"; then
-    echo "$PROGRAM: $what failed:" >&2
-    printf '%s\n' "$log" | sed 's/^/  /' >&2
-    exit 1
-  fi
-}
-
-random_serial() {
-  printf '0x%s' "$(openssl rand -hex 16)"
-}
-
-# sign NAME SUBJECT CA EXTENSIONS: key NAME.key, certificate NAME.crt signed by $tls_dir/CA.crt/.key.
-sign() {
-  local name="$1" subject="$2" ca="$3" extensions="$4"
-  printf '%s\n' "[ext]" "$extensions" >"$work/$name.ext"
-  run "making the key for $name" openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/$name.key"
-  run "making the request for $name" openssl req -new -key "$work/$name.key" -subj "$subject" -out "$work/$name.csr"
-  run "signing $name with $tls_dir/$ca.crt" openssl x509 -req -in "$work/$name.csr" \
-    -CA "$tls_dir/$ca.crt" -CAkey "$tls_dir/$ca.key" -set_serial "$(random_serial)" \
-    -days "$days" -sha256 -extfile "$work/$name.ext" -extensions ext -out "$work/$name.crt"
-  if ! openssl verify -CAfile "$tls_dir/$ca.crt" "$work/$name.crt" >/dev/null 2>&1; then
-    fail "the certificate signed with $tls_dir/$ca.key does not verify against $tls_dir/$ca.crt: the key and the certificate of that CA do not belong together"
-  fi
-  # A CA file holding a chain (k3s with an intermediate CA): send the chain along with the certificate.
-  if (($(count_certificates "$tls_dir/$ca.crt") > 1)); then
-    cat "$tls_dir/$ca.crt" >>"$work/$name.crt"
-  fi
-  rm -f -- "$work/$name.csr" "$work/$name.ext"
-}
-
 sans=()
 for name in "${dns_sans[@]}"; do sans+=("DNS:$name"); done
 for ip in "${ip_sans[@]}"; do sans+=("IP:$ip"); done
 san_list="$(IFS=,; printf '%s' "${sans[*]}")"
 
-sign client-kubelet "/O=system:nodes/CN=system:node:$node_name" client-ca "basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = clientAuth"
+sign_certificate "$tls_dir" client-ca "$days" "$work/client-kubelet" client-kubelet \
+  "/O=system:nodes/CN=system:node:$node_name" \
+  "basicConstraints = critical, CA:FALSE" "keyUsage = critical, digitalSignature, keyEncipherment" \
+  "extendedKeyUsage = clientAuth"
 
-sign serving-kubelet "/CN=$node_name" server-ca "basicConstraints = critical, CA:FALSE
-keyUsage = critical, digitalSignature, keyEncipherment
-extendedKeyUsage = serverAuth
-subjectAltName = $san_list"
+sign_certificate "$tls_dir" server-ca "$days" "$work/serving-kubelet" serving-kubelet "/CN=$node_name" \
+  "basicConstraints = critical, CA:FALSE" "keyUsage = critical, digitalSignature, keyEncipherment" \
+  "extendedKeyUsage = serverAuth" "subjectAltName = $san_list"
 
 cp -- "$tls_dir/server-ca.crt" "$work/server-ca.crt"
 cp -- "$tls_dir/client-ca.crt" "$work/client-ca.crt"

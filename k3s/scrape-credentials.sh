@@ -15,6 +15,15 @@
 set -euo pipefail
 
 PROGRAM=scrape-credentials.sh
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+# fail, usage_error, run, is_dns_name, the CA checks and sign_certificate, shared with node-credentials.sh.
+[[ -r $HERE/lib/credentials.sh ]] || {
+  echo "$PROGRAM: cannot read $HERE/lib/credentials.sh, which this script needs: copy the whole k3s/ folder, lib/ included" >&2
+  exit 1
+}
+# shellcheck source-path=SCRIPTDIR source=lib/credentials.sh
+source "$HERE/lib/credentials.sh"
 
 usage() {
   cat <<EOF
@@ -40,30 +49,9 @@ Options:
 EOF
 }
 
-# fail WHAT [WHY]: one line on stderr naming the problem, then exit 1.
-fail() {
-  echo "$PROGRAM: $*" >&2
-  exit 1
-}
-
-usage_error() {
-  echo "$PROGRAM: $*" >&2
-  echo "Run '$PROGRAM --help' for usage." >&2
-  exit 1
-}
-
 # RFC 1123 label, as Kubernetes requires of namespaces.
 is_dns_label() {
   [[ ${#1} -le 63 && $1 =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?$ ]]
-}
-
-# RFC 1123 subdomain, as Kubernetes requires of Secret names.
-is_dns_name() {
-  [[ ${#1} -le 253 && $1 =~ ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ ]]
-}
-
-count_certificates() {
-  grep -c -- '-----BEGIN CERTIFICATE-----' "$1" || true
 }
 
 tls_dir="${SYSTEMK_K3S_TLS_DIR:-/var/lib/rancher/k3s/server/tls}"
@@ -139,20 +127,8 @@ if [[ $apply == true ]]; then
   fi
 fi
 
-[[ -d $tls_dir ]] ||
-  fail "k3s's TLS directory $tls_dir does not exist: run this on the k3s server (k3s/server.sh), or point --tls-dir (SYSTEMK_K3S_TLS_DIR) at k3s's server/tls directory"
-for file in client-ca.crt client-ca.key server-ca.crt; do
-  [[ -r $tls_dir/$file ]] ||
-    fail "cannot read $tls_dir/$file: k3s keeps its CAs there and only root may read their keys; run this as root on the k3s server, or point --tls-dir at a directory with client-ca.crt/.key and server-ca.crt"
-done
-
-# The client CA's key must be the one of its certificate: what it signs would not verify otherwise.
-certificate_key="$(openssl x509 -in "$tls_dir/client-ca.crt" -noout -pubkey 2>/dev/null)" ||
-  fail "$tls_dir/client-ca.crt is not a PEM certificate"
-private_key="$(openssl pkey -in "$tls_dir/client-ca.key" -pubout 2>/dev/null)" ||
-  fail "$tls_dir/client-ca.key is not a PEM private key"
-[[ $certificate_key == "$private_key" ]] ||
-  fail "$tls_dir/client-ca.key is not the key of $tls_dir/client-ca.crt: the key and the certificate of that CA do not belong together"
+require_ca_files "$tls_dir" client-ca.crt/.key server-ca.crt
+require_ca_key_matches "$tls_dir" client-ca
 openssl x509 -in "$tls_dir/server-ca.crt" -noout 2>/dev/null ||
   fail "$tls_dir/server-ca.crt is not a PEM certificate"
 
@@ -166,31 +142,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# run DESCRIPTION COMMAND...: runs an openssl step, and on failure says which step and shows openssl's words.
-run() {
-  local what="$1"
-  shift
-  local log
-  if ! log="$("$@" 2>&1)"; then
-    echo "$PROGRAM: $what failed:" >&2
-    printf '%s\n' "$log" | sed 's/^/  /' >&2
-    exit 1
-  fi
-}
-
-printf '%s\n' "[ext]" "basicConstraints = critical, CA:FALSE" "keyUsage = critical, digitalSignature, keyEncipherment" \
-  "extendedKeyUsage = clientAuth" >"$work/client.ext"
-run "making the key" openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$work/tls.key"
-run "making the request" openssl req -new -key "$work/tls.key" -subj "/CN=$common_name" -out "$work/client.csr"
-run "signing with $tls_dir/client-ca.crt" openssl x509 -req -in "$work/client.csr" \
-  -CA "$tls_dir/client-ca.crt" -CAkey "$tls_dir/client-ca.key" -set_serial "0x$(openssl rand -hex 16)" \
-  -days "$days" -sha256 -extfile "$work/client.ext" -extensions ext -out "$work/tls.crt"
-openssl verify -CAfile "$tls_dir/client-ca.crt" "$work/tls.crt" >/dev/null 2>&1 ||
-  fail "the certificate signed with $tls_dir/client-ca.key does not verify against $tls_dir/client-ca.crt: the key and the certificate of that CA do not belong together"
-# A CA file holding a chain (k3s with an intermediate CA): send the chain along with the certificate.
-if (($(count_certificates "$tls_dir/client-ca.crt") > 1)); then
-  cat "$tls_dir/client-ca.crt" >>"$work/tls.crt"
-fi
+# No LABEL (""): with one certificate to make, its messages need not name it.
+sign_certificate "$tls_dir" client-ca "$days" "$work/tls" "" "/CN=$common_name" \
+  "basicConstraints = critical, CA:FALSE" "keyUsage = critical, digitalSignature, keyEncipherment" \
+  "extendedKeyUsage = clientAuth"
 
 # The Secret's values, base64 on one line each.
 encoded=()

@@ -10,14 +10,17 @@ enum KitPaths {
     static let scrapeCredentials = kit + "/scrape-credentials.sh"
     static let server = kit + "/server.sh"
     static let installNode = kit + "/install-node.sh"
+    /// What node-credentials.sh and scrape-credentials.sh share; they source it from beside themselves.
+    static let credentialsLibrary = kit + "/lib/credentials.sh"
     static let liveUnit = root + "/examples/systemk-live.service"
     static let liveDoc = root + "/docs/live.md"
     static let exampleUnits = root + "/examples/units"
 
-    /// Every file of the kit with this suffix, sorted.
-    static func kitFiles(suffix: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: kit)) ?? [])
-            .filter { $0.hasSuffix(suffix) }.sorted().map { kit + "/" + $0 }
+    /// Every file of the kit with this suffix, sorted: in k3s/ itself, or in its subfolder `folder` (k3s/lib).
+    static func kitFiles(suffix: String, in folder: String? = nil) -> [String] {
+        let directory = folder.map { kit + "/" + $0 } ?? kit
+        return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasSuffix(suffix) }.sorted().map { directory + "/" + $0 }
     }
 }
 

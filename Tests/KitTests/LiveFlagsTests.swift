@@ -104,6 +104,7 @@ enum SystemkExecutable {
     }
 
     static let sources = [KitPaths.liveUnit, KitPaths.liveDoc, KitPaths.root + "/README.md"] + KitPaths.kitFiles(suffix: ".sh")
+        + KitPaths.kitFiles(suffix: ".sh", in: "lib")
 
     @Test func theFinderFindsFlagsItDoesNotKnow() {
         let text = """
