@@ -106,23 +106,54 @@ struct ResourceOperations: Sendable {
 
 /// Rewrites the `status` of an object's raw JSON: keys the typed status models are replaced (or removed
 /// when now absent), every other key the server keeps there survives, and the rest of the object is
-/// unchanged.
+/// unchanged, byte for byte.
+///
+/// It splices bytes (`RawJSON`): a status write for each pod change would otherwise decode and encode the
+/// whole object (managedFields, spec) through `JSONSerialization`, whose sorted keys go through ICU's
+/// collation; that was the largest single item of systemk's CPU with 200 pods starting.
 enum StatusOverlay {
     static func apply<Status: Encodable>(
         _ status: Status, modelledKeys: Set<String>, onto raw: Data, what: String
     ) throws(KubeError) -> Data {
         do {
-            guard var object = try JSONSerialization.jsonObject(with: raw) as? [String: Any] else {
-                throw RawJSON.Failure(message: "not a JSON object")
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let encoded = try encoder.encode(status)
+            let typed = try RawJSON.objectMemberList(encoded).members
+            let top = try RawJSON.objectMemberList(raw)
+            let current = top.members.first { $0.key == "status" }
+            var old: [RawJSON.Member] = []
+            if let current, raw[current.value.lowerBound] == UInt8(ascii: "{") {
+                old = try RawJSON.objectMemberList(raw, in: current.value).members
             }
-            var merged = (object["status"] as? [String: Any]) ?? [:]
-            for key in modelledKeys { merged.removeValue(forKey: key) }
-            let encoded = try JSONEncoder().encode(status)
-            if let typed = try JSONSerialization.jsonObject(with: encoded) as? [String: Any] {
-                for (key, value) in typed { merged[key] = value }
+            let replaced = modelledKeys.union(typed.map(\.key))
+            var merged = Data("{".utf8)
+            var first = true
+            func member(_ key: Data, _ value: Data) {
+                if !first { merged.append(UInt8(ascii: ",")) }
+                first = false
+                merged.append(key)
+                merged.append(UInt8(ascii: ":"))
+                merged.append(value)
             }
-            object["status"] = merged
-            return try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            for m in old where !replaced.contains(m.key) { member(raw[m.keyRange], raw[m.value]) }
+            for m in typed { member(encoded[m.keyRange], encoded[m.value]) }
+            merged.append(UInt8(ascii: "}"))
+
+            var out = Data()
+            out.reserveCapacity(raw.count + merged.count + 16)
+            if let current {
+                out.append(raw[raw.startIndex..<current.value.lowerBound])
+                out.append(merged)
+                out.append(raw[current.value.upperBound..<raw.endIndex])
+            } else {
+                out.append(raw[raw.startIndex..<top.end])
+                if !top.members.isEmpty { out.append(UInt8(ascii: ",")) }
+                out.append(Data("\"status\":".utf8))
+                out.append(merged)
+                out.append(raw[top.end..<raw.endIndex])
+            }
+            return out
         } catch {
             throw .decoding(what: what, detail: "cannot rewrite status: \(error)")
         }

@@ -12,12 +12,32 @@ enum RawJSON {
     }
 
     /// The members of the top-level object: key → byte range of its value. Keys with escapes are kept
-    /// as written (the keys this client looks up are plain ASCII).
+    /// as written (the keys this client looks up are plain ASCII); of a key written twice, the first.
     static func objectMembers(_ data: Data) throws -> [String: Range<Int>] {
+        var result: [String: Range<Int>] = [:]
+        for member in try objectMemberList(data).members where result[member.key] == nil {
+            result[member.key] = member.value
+        }
+        return result
+    }
+
+    /// One member of an object as written: its key (escapes kept as written), the bytes of the key with
+    /// its quotes, and the bytes of its value.
+    struct Member {
+        var key: String
+        var keyRange: Range<Int>
+        var value: Range<Int>
+    }
+
+    /// The members of the object at `range` (nil: the whole of `data`, the top-level object) in the order
+    /// written, and the index of the object's closing brace.
+    static func objectMemberList(_ data: Data, in range: Range<Int>? = nil) throws -> (members: [Member], end: Int) {
         try data.withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
-            var scanner = Scanner(bytes: bytes, index: 0, end: bytes.count, base: data.startIndex)
-            return try scanner.members()
+            let bounds = range.map { ($0.lowerBound - data.startIndex)..<($0.upperBound - data.startIndex) } ?? 0..<bytes.count
+            var scanner = Scanner(bytes: bytes, index: bounds.lowerBound, end: bounds.upperBound, base: data.startIndex)
+            let members = try scanner.members()
+            return (members, scanner.index + data.startIndex)
         }
     }
 
@@ -52,8 +72,9 @@ enum RawJSON {
             index += 1
         }
 
-        mutating func members() throws -> [String: Range<Int>] {
-            var result: [String: Range<Int>] = [:]
+        /// Leaves `index` at the closing brace.
+        mutating func members() throws -> [Member] {
+            var result: [Member] = []
             try expect(UInt8(ascii: "{"))
             skipSpace()
             if index < end, bytes[index] == UInt8(ascii: "}") { return result }
@@ -62,11 +83,12 @@ enum RawJSON {
                 let keyStart = index
                 try skipString()
                 let key = String(decoding: UnsafeBufferPointer(rebasing: bytes[(keyStart + 1)..<(index - 1)]), as: UTF8.self)
+                let keyRange = (keyStart + base)..<(index + base)
                 try expect(UInt8(ascii: ":"))
                 skipSpace()
                 let valueStart = index
                 try skipValue()
-                if result[key] == nil { result[key] = (valueStart + base)..<(index + base) }
+                result.append(Member(key: key, keyRange: keyRange, value: (valueStart + base)..<(index + base)))
                 skipSpace()
                 guard index < end else { throw Failure(message: "unterminated object") }
                 if bytes[index] == UInt8(ascii: ",") {

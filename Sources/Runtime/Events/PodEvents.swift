@@ -84,6 +84,8 @@ public actor APIEventRecorder: PodEventSink {
     let refillPerSecond: Double
     let aggregationWindow: TimeInterval
     var recorded: [Key: Recorded] = [:]
+    /// When `recorded` was last rid of events past the window.
+    var pruned: Date?
     var buckets: [String: Bucket] = [:]
     var sequence: UInt64 = 0
     var queue: [(Key, PodEvent, Date)] = []
@@ -150,20 +152,21 @@ public actor APIEventRecorder: PodEventSink {
 
     /// Creates the event, or patches the count of the same one recorded within the aggregation window.
     func write(_ key: Key, _ event: PodEvent, at time: Date) async {
-        // Events past the window are not folded into any more: forget them (probe outputs vary).
-        recorded = recorded.filter { time.timeIntervalSince($0.value.last) < aggregationWindow }
+        // Events past the window are not folded into any more: forget them (probe outputs vary), at most
+        // once a minute (not at each of 200 pods' events).
+        if pruned.map({ time.timeIntervalSince($0) >= 60 }) ?? true {
+            pruned = time
+            recorded = recorded.filter { time.timeIntervalSince($0.value.last) < aggregationWindow }
+        }
         if var previous = recorded[key], time.timeIntervalSince(previous.last) < aggregationWindow {
             previous.count += 1
             previous.last = time
             recorded[key] = previous
-            let patch: [String: Any] = [
-                "count": previous.count, "lastTimestamp": Timestamp(time).description,
-                "series": ["count": previous.count, "lastObservedTime": MicroTimestamp(time).description],
-            ]
+            let patch = SeriesPatch(
+                count: previous.count, lastTimestamp: Timestamp(time).description,
+                series: .init(count: previous.count, lastObservedTime: MicroTimestamp(time).description))
             do throws(KubeError) {
-                _ = try await client.patchEvent(
-                    namespace: previous.namespace, name: previous.name,
-                    patch: (try? JSONSerialization.data(withJSONObject: patch, options: [.sortedKeys])) ?? Data())
+                _ = try await client.patchEvent(namespace: previous.namespace, name: previous.name, patch: patch.json)
                 written += 1
                 return
             } catch .notFound {
@@ -207,5 +210,22 @@ public struct LogEventSink: PodEventSink {
     public func record(_ event: PodEvent) async {
         let container = event.fieldPath.map { " \($0)" } ?? ""
         log("event: pod \(event.namespace)/\(event.pod)\(container): \(event.kind.rawValue) \(event.reason): \(event.message)")
+    }
+}
+
+/// The merge patch that counts one more occurrence of an event (`count`, `lastTimestamp` and `series`).
+struct SeriesPatch: Encodable {
+    struct Series: Encodable {
+        var count: Int
+        var lastObservedTime: String
+    }
+    var count: Int
+    var lastTimestamp: String
+    var series: Series
+
+    var json: Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)) ?? Data("{}".utf8)
     }
 }

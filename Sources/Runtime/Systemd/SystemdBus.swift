@@ -25,6 +25,8 @@ public actor SystemdBus {
     private let connection: BusConnection
     /// Units' state as systemd last signalled it (see `unitState(_:)`).
     let unitStates = UnitStateCache()
+    /// The streams of `unitPropertiesChanges()`.
+    private let propertyStreams = PropertiesChangedFanout()
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor {
         loop.asUnownedSerialExecutor()
@@ -55,16 +57,23 @@ public actor SystemdBus {
     }
 
     /// Keeps `unitStates` current: each unit's `PropertiesChanged`, `UnitRemoved` and the manager's
-    /// `Reloading`, applied on this thread as they arrive.
+    /// `Reloading`, applied on this thread as they arrive. Each `PropertiesChanged` is decoded once, applied
+    /// to the cache, then handed to the streams of `unitPropertiesChanges()` (so that a reader woken by a
+    /// change finds it in the cache).
     private func trackUnitStates() throws(SystemdError) {
         let cache = unitStates
-        let end = { cache.stopTracking() }
+        let streams = propertyStreams
+        let end = {
+            cache.stopTracking()
+            streams.end()
+        }
         _ = try connection.subscribe(
             pathNamespace: UnitName.objectPathPrefix, interface: Self.propertiesInterface, member: "PropertiesChanged",
             handler: SignalHandler(
                 receive: { message in
                     if let signal = BusSignal(message: message), let change = UnitPropertiesChange(signal: signal) {
                         cache.apply(change)
+                        streams.yield(change)
                     }
                 }, onEnd: end))
         _ = try connection.subscribe(
@@ -179,17 +188,13 @@ public actor SystemdBus {
     /// `PropertiesChanged` of unit objects (`/org/freedesktop/systemd1/unit/...`): ActiveState, SubState,
     /// Result and the like, as systemd announces them.
     public func unitPropertiesChanges() throws(SystemdError) -> AsyncStream<UnitPropertiesChange> {
-        // The cache is brought up to date first (again: its own match may run after this one), so that a
-        // reader woken by this change finds it there.
-        let cache = unitStates
-        return try subscribe(
-            pathNamespace: UnitName.objectPathPrefix, interface: Self.propertiesInterface,
-            member: "PropertiesChanged"
-        ) { signal in
-            let change = UnitPropertiesChange(signal: signal)
-            if let change { cache.apply(change) }
-            return change
+        let (stream, continuation) = AsyncStream.makeStream(of: UnitPropertiesChange.self)
+        guard connection.isOpen, let id = propertyStreams.add(continuation) else {
+            continuation.finish()
+            throw .disconnected
         }
+        continuation.onTermination = { [propertyStreams] _ in propertyStreams.remove(id) }
+        return stream
     }
 
     /// `JobRemoved` of the manager: every job that finished, with its result.

@@ -88,3 +88,43 @@ final class UnitStateCache: Sendable {
         state.withLock { ($0.hits, $0.reads) }
     }
 }
+
+/// The streams that get every unit's `PropertiesChanged` (`SystemdBus.unitPropertiesChanges()`), fed from
+/// the connection's one match for them.
+final class PropertiesChangedFanout: Sendable {
+    private struct State {
+        var next: UInt64 = 0
+        var streams: [UInt64: AsyncStream<UnitPropertiesChange>.Continuation] = [:]
+        var ended = false
+    }
+
+    private let state = Mutex(State())
+
+    /// Adds a stream; nil once the connection ended.
+    func add(_ stream: AsyncStream<UnitPropertiesChange>.Continuation) -> UInt64? {
+        state.withLock { state in
+            guard !state.ended else { return nil }
+            state.next += 1
+            state.streams[state.next] = stream
+            return state.next
+        }
+    }
+
+    func remove(_ id: UInt64) {
+        _ = state.withLock { $0.streams.removeValue(forKey: id) }
+    }
+
+    func yield(_ change: UnitPropertiesChange) {
+        for stream in state.withLock({ Array($0.streams.values) }) { stream.yield(change) }
+    }
+
+    /// The connection ended: every stream finishes.
+    func end() {
+        let streams = state.withLock { state in
+            state.ended = true
+            defer { state.streams.removeAll() }
+            return Array(state.streams.values)
+        }
+        for stream in streams { stream.finish() }
+    }
+}
