@@ -197,6 +197,54 @@ struct ClientCallsTests {
         }
     }
 
+    @Test func podStatusIsSetWithOneMergePatchForThatIncarnationOnly() async throws {
+        try await withServer { server, client in
+            let created = try await server.create(.pods, podJSON("web", node: "n1"))
+            var object = try await server.get(.pods, name: "web")
+            object[path: ["status", "nominatedNodeName"]] = "n1"
+            object[path: ["status", "message"]] = "was here"
+            try await server.updateStatus(.pods, object)
+            let uid = try #require(created.uid)
+            let before = server.faults.requests.count
+
+            var status = PodStatus()
+            status.phase = "Running"
+            status.hostIP = "10.0.0.5"
+            status.containerStatuses = [ContainerStatus(name: "main", state: ContainerState(), ready: true, image: "nginx")]
+            try await client.setPodStatus(namespace: "default", name: "web", uid: uid, status: status)
+
+            let stored = try await server.get(.pods, name: "web")
+            #expect(stored[path: ["status", "phase"]]?.stringValue == "Running")
+            #expect(stored[path: ["status", "containerStatuses"]]?.arrayValue?.first?["name"] == "main")
+            #expect(stored[path: ["status", "nominatedNodeName"]]?.stringValue == "n1", "fields the model lacks survive")
+            #expect(stored[path: ["status", "message"]] == nil, "a modelled field the status lacks is removed")
+            let sent = server.faults.requests.dropFirst(before).map { "\($0.method) \($0.path)" }
+            #expect(sent == ["PATCH /api/v1/namespaces/default/pods/web/status"], "no read first")
+
+            // Another pod of the same name: the patch does not apply to it.
+            do throws(KubeError) {
+                try await client.setPodStatus(namespace: "default", name: "web", uid: "an-earlier-uid", status: status)
+                Issue.record("expected 422 Invalid")
+            } catch {
+                guard case .invalid(let failure) = error else {
+                    Issue.record("expected 422 Invalid, got \(error)")
+                    return
+                }
+                #expect(failure.message.contains("metadata.uid"))
+            }
+            await #expect(throws: KubeError.self) {
+                try await client.setPodStatus(namespace: "default", name: "absent", uid: uid, status: status)
+            }
+        }
+    }
+
+    @Test func theStatusPatchSetsEveryModelledKey() throws {
+        var status = PodStatus()
+        status.phase = "Pending"
+        let patch = try StatusPatch.merge(status, modelledKeys: ["phase", "message", "podIP"], uid: "u-1", what: "test")
+        #expect(String(decoding: patch, as: UTF8.self) == #"{"metadata":{"uid":"u-1"},"status":{"message":null,"phase":"Pending","podIP":null}}"#)
+    }
+
     @Test func podDeleteWithUIDPrecondition() async throws {
         try await withServer { server, client in
             let created = try await server.create(.pods, podJSON("gone", node: "n1"))

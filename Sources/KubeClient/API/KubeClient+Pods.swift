@@ -39,6 +39,17 @@ extension KubeClient {
             modelledKeys: PodStatus.modelledKeys, change: change)
     }
 
+    /// Sets a pod's status as the kubelet does: one JSON merge patch of the status subresource, each key
+    /// this client models taking `status`'s value (a key `status` lacks is removed), the keys it does not
+    /// model kept as the server has them. The patch carries `uid`, which cannot change: it applies to that
+    /// incarnation of the pod only (another pod of the same name answers 422 Invalid). No read before and
+    /// no 409 Conflict; the answer is not decoded.
+    public func setPodStatus(namespace: String, name: String, uid: String, status: PodStatus) async throws(KubeError) {
+        let path = Pod.resource.objectPath(namespace: namespace, name: name) + "/status"
+        let body = try StatusPatch.merge(status, modelledKeys: PodStatus.modelledKeys, uid: uid, what: path)
+        _ = try await transport.send(APIRequest(method: .PATCH, path: path, body: body, contentType: PatchType.merge.rawValue))
+    }
+
     /// Patches a pod's status subresource with a patch document.
     public func patchPodStatus(namespace: String, name: String, patch: Data, type: PatchType = .strategicMerge)
         async throws(KubeError) -> Pod

@@ -159,3 +159,34 @@ enum StatusOverlay {
         }
     }
 }
+
+/// A JSON merge patch (RFC 7386) that sets an object's status as the kubelet's status patches do: each
+/// modelled key takes the typed status's value, or `null` (removed) when the status lacks it; keys the
+/// model does not know are left out, so the server keeps them. The object's UID goes into the patch's
+/// metadata: it cannot change, so the patch applies to that incarnation only.
+enum StatusPatch {
+    static func merge<Status: Encodable>(
+        _ status: Status, modelledKeys: Set<String>, uid: String, what: String
+    ) throws(KubeError) -> Data {
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let encoded = try encoder.encode(status)
+            var values: [String: Range<Int>] = [:]
+            for member in try RawJSON.objectMemberList(encoded).members { values[member.key] = member.value }
+            var out = Data(#"{"metadata":{"uid":"#.utf8)
+            out.append(try encoder.encode(uid))
+            out.append(Data(#"},"status":{"#.utf8))
+            for (index, key) in modelledKeys.union(values.keys).sorted().enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(try encoder.encode(key))
+                out.append(UInt8(ascii: ":"))
+                if let range = values[key] { out.append(encoded[range]) } else { out.append(Data("null".utf8)) }
+            }
+            out.append(Data("}}".utf8))
+            return out
+        } catch {
+            throw .decoding(what: what, detail: "cannot make the status patch: \(error)")
+        }
+    }
+}

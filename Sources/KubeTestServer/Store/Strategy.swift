@@ -79,6 +79,13 @@ enum Strategy {
         if resource.namespaced, let bodyNS = new.namespace, !bodyNS.isEmpty, bodyNS != namespace {
             throw APIError.badRequest("the namespace of the provided object does not match the namespace sent on the request")
         }
+        // The UID never changes: a body (or patch) naming another one is refused, as ValidateObjectMetaUpdate
+        // does (the kubelet's status patches carry the pod's UID as a precondition); none keeps the old one.
+        if let uid = new[path: ["metadata", "uid"]]?.stringValue, !uid.isEmpty,
+            let current = old[path: ["metadata", "uid"]]?.stringValue, uid != current
+        {
+            throw APIError.invalid(resource, name, field: "metadata.uid", "Invalid value: \"\(uid)\": field is immutable")
+        }
         // Fields only the server sets.
         for field in ["name", "namespace", "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"] {
             new[path: ["metadata", field]] = old[path: ["metadata", field]]

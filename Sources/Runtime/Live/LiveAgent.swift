@@ -372,11 +372,12 @@ public actor LiveAgent {
                 let namespace = pod.metadata.namespace ?? "default"
                 let name = pod.metadata.name ?? ""
                 do throws(KubeError) {
-                    _ = try await client.updatePodStatus(namespace: namespace, name: name, from: pod) { current in
-                        current = Self.keepTerminal(status, over: current)
-                    }
+                    let status = Self.keepTerminal(status, over: pod.status ?? PodStatus())
+                    try await client.setPodStatus(namespace: namespace, name: name, uid: uid, status: status)
                 } catch .notFound {
                     // Deleted meanwhile.
+                } catch .invalid(let failure) where failure.message.contains("metadata.uid") {
+                    // Deleted meanwhile, and another pod of the same name created.
                 } catch {
                     log("error: pod \(namespace)/\(name): status update: \(error)")
                 }
