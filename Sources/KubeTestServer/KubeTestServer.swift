@@ -78,16 +78,19 @@ public final class KubeTestServer: Sendable {
     public let faults: FaultInjector
     let store: ObjectStore
     let recorder: EventRecorder
+    /// The open HTTP/2 connections (when `Options.http2`), closed before the server stops.
+    private let http2Connections: HTTP2Connections
     private let serverTask: Mutex<Task<Void, any Error>?>
 
     private init(url: String, port: Int, pki: TestPKI?, store: ObjectStore, faults: FaultInjector,
-                 recorder: EventRecorder, task: Task<Void, any Error>) {
+                 recorder: EventRecorder, http2Connections: HTTP2Connections, task: Task<Void, any Error>) {
         self.url = url
         self.port = port
         self.pki = pki
         self.store = store
         self.faults = faults
         self.recorder = recorder
+        self.http2Connections = http2Connections
         self.serverTask = Mutex(task)
     }
 
@@ -107,6 +110,7 @@ public final class KubeTestServer: Sendable {
                                      kubelets: kubeletClient)
         var logger = Logger(label: "KubeTestServer")
         logger.logLevel = .critical
+        let http2Connections = HTTP2Connections()
         let server: HTTPServerBuilder
         if let pki {
             var tls = TLSConfiguration.makeServerConfiguration(
@@ -114,7 +118,11 @@ public final class KubeTestServer: Sendable {
                 privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(pki.server.privateKeyPEM.utf8), format: .pem)))
             tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(pki.ca.certificatePEM.utf8)))
             tls.certificateVerification = .optionalVerification
-            server = options.http2 ? try .http2Upgrade(tlsConfiguration: tls) : try .tls(.http1(), tlsConfiguration: tls)
+            server = options.http2
+                ? HTTPServerBuilder { [tls] responder in
+                    try HTTP2ServerChannel(tlsConfiguration: tls, connections: http2Connections, responder: responder)
+                }
+                : try .tls(.http1(), tlsConfiguration: tls)
         } else {
             server = .http1()
         }
@@ -143,12 +151,16 @@ public final class KubeTestServer: Sendable {
         }
         let url = "\(options.tls ? "https" : "http")://127.0.0.1:\(port)"
         responder.setAddress("127.0.0.1:\(port)")
-        return KubeTestServer(url: url, port: port, pki: pki, store: store, faults: faults, recorder: recorder, task: task)
+        return KubeTestServer(url: url, port: port, pki: pki, store: store, faults: faults, recorder: recorder,
+                              http2Connections: http2Connections, task: task)
     }
 
     /// Closes every watch and connection and stops the server.
     public func shutdown() async throws {
         await faults.dropWatches()
+        // HTTP/2 connections close before the server's tasks are cancelled: a connection whose task has
+        // gone would trap on its next stream (see `HTTP2ServerChannel`).
+        await http2Connections.closeAll()
         guard let task = serverTask.withLock({ t -> Task<Void, any Error>? in defer { t = nil }; return t }) else { return }
         task.cancel()
         _ = try? await task.value
