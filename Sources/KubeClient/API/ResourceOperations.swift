@@ -95,8 +95,7 @@ struct ResourceOperations: Sendable {
 
     func encode<Value: Encodable>(_ value: Value, what: String) throws(KubeError) -> Data {
         do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let encoder = JSONEncoder.kubernetes
             return try encoder.encode(value)
         } catch {
             throw .decoding(what: what, detail: "cannot encode: \(error)")
@@ -116,8 +115,7 @@ enum StatusOverlay {
         _ status: Status, modelledKeys: Set<String>, onto raw: Data, what: String
     ) throws(KubeError) -> Data {
         do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let encoder = JSONEncoder.kubernetes
             let encoded = try encoder.encode(status)
             let typed = try RawJSON.objectMemberList(encoded).members
             let top = try RawJSON.objectMemberList(raw)
@@ -169,8 +167,7 @@ enum StatusPatch {
         _ status: Status, modelledKeys: Set<String>, uid: String, what: String
     ) throws(KubeError) -> Data {
         do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let encoder = JSONEncoder.kubernetes
             let encoded = try encoder.encode(status)
             var values: [String: Range<Int>] = [:]
             for member in try RawJSON.objectMemberList(encoded).members { values[member.key] = member.value }
@@ -188,5 +185,15 @@ enum StatusPatch {
         } catch {
             throw .decoding(what: what, detail: "cannot make the status patch: \(error)")
         }
+    }
+}
+
+extension JSONEncoder {
+    /// How this client writes JSON for the API server: keys sorted (the same bytes for the same value) and
+    /// slashes unescaped.
+    static var kubernetes: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
     }
 }
