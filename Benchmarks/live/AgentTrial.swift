@@ -81,6 +81,7 @@ struct AgentTrial {
         try await Task.sleep(for: .seconds(2))
         let rssIdle = Machine.memoryKiB("VmRSS", statusFile: systemd.procFile(pid, "status"))
         let anonIdle = Machine.memoryKiB("RssAnon", statusFile: systemd.procFile(pid, "status"))
+        Machine.keep(systemd.procFile(pid, "smaps"), as: options.out + "/smaps-idle.txt")
 
         // Open as many connections as there will be concurrent creates (the creating client is not what is
         // measured), and keep them warm while waiting for a quiet machine.
@@ -147,6 +148,7 @@ struct AgentTrial {
         let rssLoaded = Machine.memoryKiB("VmRSS", statusFile: systemd.procFile(pid, "status"))
         let anonLoaded = Machine.memoryKiB("RssAnon", statusFile: systemd.procFile(pid, "status"))
         let hwm = Machine.memoryKiB("VmHWM", statusFile: systemd.procFile(pid, "status"))
+        Machine.keep(systemd.procFile(pid, "smaps"), as: options.out + "/smaps-loaded.txt")
         let log = try systemd.check(["journalctl", "-u", Self.agentUnit, "-o", "short-unix", "--no-pager"])
         try Data(log.utf8).write(to: URL(fileURLWithPath: options.out + "/agent.log"))
         let agentLog = AgentLog(log)

@@ -55,6 +55,12 @@ enum Machine {
         return line.split(separator: " ").compactMap { Int($0) }.first ?? 0
     }
 
+    /// A copy of a /proc file (smaps: where the resident pages are, mapping by mapping), for the trial's record.
+    static func keep(_ procFile: String, as path: String) {
+        guard let data = FileManager.default.contents(atPath: procFile) else { return }
+        FileManager.default.createFile(atPath: path, contents: data)
+    }
+
     /// User + system CPU time, in clock ticks (10 ms), of `/proc/PID/stat` given as its path.
     static func cpuTicks(statFile: String) -> Int {
         guard let text = try? String(contentsOfFile: statFile, encoding: .utf8),
