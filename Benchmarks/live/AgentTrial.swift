@@ -68,6 +68,7 @@ struct AgentTrial {
         let kubeconfig = systemd.dataDirectory + "/node.kubeconfig"
         try api.kubeconfig(for: .node(Workload.nodeName), at: kubeconfig)
 
+        if options.coldExecutable, let systemk = options.systemk { try Machine.dropPageCache(of: systemk) }
         try systemd.check([
             "systemd-run", "--quiet", "--unit=\(Self.agentUnit)", "-p", "Restart=no",
         ] + options.agentEnvironment.flatMap { ["-E", $0] } + [

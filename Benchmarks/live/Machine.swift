@@ -55,10 +55,29 @@ enum Machine {
         return line.split(separator: " ").compactMap { Int($0) }.first ?? 0
     }
 
+    /// Evicts a file's clean pages from the page cache (none may be mapped: no process runs it).
+    static func dropPageCache(of path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw NamespacedSystemd.Failure(description: "\(path): cannot open (errno \(errno))") }
+        defer { close(fd) }
+        let status = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+        guard status == 0 else { throw NamespacedSystemd.Failure(description: "\(path): posix_fadvise failed (\(status))") }
+    }
+
     /// A copy of a /proc file (smaps: where the resident pages are, mapping by mapping), for the trial's record.
     static func keep(_ procFile: String, as path: String) {
-        guard let data = FileManager.default.contents(atPath: procFile) else { return }
-        FileManager.default.createFile(atPath: path, contents: data)
+        // Read to the end: a /proc file has no size, and one read() returns only part of smaps.
+        let fd = open(procFile, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var data = [UInt8]()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            data += buffer[0..<n]
+        }
+        FileManager.default.createFile(atPath: path, contents: Data(data))
     }
 
     /// User + system CPU time, in clock ticks (10 ms), of `/proc/PID/stat` given as its path.

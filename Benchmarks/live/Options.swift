@@ -9,7 +9,7 @@ enum Command {
     static let usage = """
         usage: systemk-live-bench trial agent|capture|floor --pods N --out DIR --state DIR --capture DIR
                                   [--systemk PATH] [--quiet PERCENT] [--quiet-timeout SECONDS]
-                                  [--agent-env KEY=VALUE[,KEY=VALUE...]] [--http 1|2]
+                                  [--agent-env KEY=VALUE[,KEY=VALUE...]] [--http 1|2] [--exe-cache warm|cold]
                systemk-live-bench summarize RESULTS
 
           agent    systemk (--systemk) in a fresh namespaced systemd, registered and idle; N pods created
@@ -66,6 +66,9 @@ struct TrialOptions {
     var http2 = true
     /// `KEY=VALUE` for systemk's environment (`--agent-env`, for experiments such as MALLOC_ARENA_MAX).
     var agentEnvironment: [String] = []
+    /// Drop the systemk executable's pages from the page cache before systemk starts (`--exe-cache cold`),
+    /// as on a node that has just booted; otherwise they are as the build or the previous trial left them.
+    var coldExecutable = false
 
     static func parse(_ arguments: [String]) throws -> TrialOptions {
         guard let first = arguments.first, let mode = Mode(rawValue: first) else {
@@ -104,6 +107,10 @@ struct TrialOptions {
         if let http = values.removeValue(forKey: "http") {
             guard http == "1" || http == "2" else { throw Command.UsageError(description: "--http \(http): 1 or 2") }
             options.http2 = http == "2"
+        }
+        if let cache = values.removeValue(forKey: "exe-cache") {
+            guard cache == "warm" || cache == "cold" else { throw Command.UsageError(description: "--exe-cache \(cache): warm or cold") }
+            options.coldExecutable = cache == "cold"
         }
         if let unknown = values.keys.sorted().first { throw Command.UsageError(description: "unknown flag --\(unknown)\n\(Command.usage)") }
         if mode != .floor, options.systemk == nil { throw Command.UsageError(description: "\(mode) needs --systemk") }

@@ -3,7 +3,7 @@
 # their status, beside systemd's own floor for the same units; and systemk's resident memory.
 #
 #   sudo Benchmarks/live/run.sh [--sizes "1 50 200"] [--runs 3] [--quiet PERCENT] [--quiet-timeout SECONDS]
-#                               [--work /var/tmp/systemk-livebench] [--no-build] [--http 1|2]
+#                               [--work /var/tmp/systemk-livebench] [--no-build] [--http 1|2] [--cold]
 #
 # Each trial is one run of `systemk-live-bench trial ...` (Benchmarks/live/*.swift): it boots a fresh
 # systemd 252 in a private PID+mount namespace (SystemdTestSupport, see shared/nsystemd.md for its
@@ -23,6 +23,9 @@
 #
 # Before each trial's clock starts, the trial waits (at most --quiet-timeout s, default 300) until the
 # machine's CPUs were busy less than --quiet % (default 25) over 2 s, and records what it saw.
+# With --cold, each agent trial first evicts the systemk executable from the page cache, as on a node
+# that has just booted (otherwise its pages are cached as the build or the previous trial left them, which
+# changes how many of them the kernel maps into systemk: see BENCHMARKS.md).
 # Results: WORK/results.txt (one line per trial), WORK/summary.md, WORK/source.txt (commit, changed
 # files, build times), WORK/trials/* (agent log, unit timestamps, per-pod times). Must run as root;
 # WORK must not be under /tmp.
@@ -38,6 +41,7 @@ http=2
 work=/var/tmp/systemk-livebench
 scratch=${SCRATCH_PATH:-$repo/.build-livebench}
 build=1
+exe_cache=warm
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -48,6 +52,7 @@ while [ $# -gt 0 ]; do
     --http) http=$2; shift 2;;
     --work) work=$2; shift 2;;
     --no-build) build=0; shift;;
+    --cold) exe_cache=cold; shift;;
     *) sed -n '2,7p' "$0" >&2; exit 2;;
   esac
 done
@@ -105,7 +110,7 @@ trial() { # MODE N RUN
     status=0
     line=$("$bin/systemk-live-bench" trial "$mode" --pods "$n" --out "$out" --state "$state" \
       --capture "$work/capture-$n" --systemk "$bin/systemk" --quiet "$quiet" --quiet-timeout "$quiet_timeout" \
-      --http "$http") || status=$?
+      --http "$http" --exe-cache "$exe_cache") || status=$?
     [[ "$line" == mode=* ]] && break
     echo "run.sh: trial $mode $n $run, attempt $attempt: the benchmark process died (exit $status)" >&2
     [ "$attempt" -lt 4 ] || exit 1
