@@ -1,4 +1,5 @@
 import Foundation
+import SystemdTestSupport
 
 /// Readings of the machine: the wall clock (comparable with systemd's timestamps), how busy the CPUs
 /// are, and a process's memory and CPU time from /proc.
