@@ -1,6 +1,26 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+/// How systemk is linked, for its resident memory on a node (BENCHMARKS.md, "Link order"):
+/// - with lld, which can lay functions out in a given order: the functions a profiled run executed
+///   (`Sources/systemk/systemk.order`, made by `Benchmarks/link-order/run.sh`) come first and together,
+///   so the code systemk runs fills a few MiB of pages instead of being scattered over 30 MiB of code that
+///   the kernel maps 64 KiB at a time. It takes effect in builds with a section per function
+///   (`scripts/build-release.sh`); names the build lacks are skipped.
+///   The functions the compiler emits without a symbol, which no order can name, are laid out together
+///   just before them (`Sources/systemk/private-code.ld`).
+/// - relative relocations packed (`DT_RELR`, glibc 2.36): 3.5 MB of relocation records become 30 KB;
+/// - no dynamic symbol table of systemk's own functions: the Swift runtime's link flags export them all
+///   (`-export-dynamic`), which adds 4.5 MB that the loader reads and nothing looks up.
+let systemkLinkFlags = [
+    "-use-ld=lld",
+    "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/systemk/systemk.order",
+    "-Xlinker", "--no-warn-symbol-ordering",
+    "-Xlinker", "-T\(Context.packageDirectory)/Sources/systemk/private-code.ld",
+    "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+    "-Xlinker", "--no-export-dynamic",
+]
+
 let package = Package(
     name: "systemk",
     platforms: [.macOS(.v15)],
@@ -67,7 +87,9 @@ let package = Package(
                 "KubeClient",
                 "KubeletAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            exclude: ["systemk.order", "private-code.ld"],
+            linkerSettings: [.unsafeFlags(systemkLinkFlags)]
         ),
         // What both executables read from the machine for the compiler: manifest files, installed
         // packages' unit files with their drop-ins, systemd's version. Foundation only, so that
@@ -210,7 +232,8 @@ let package = Package(
             dependencies: ["SystemkRuntime", "KubeClient", "KubeTestServer", "SystemdTestSupport", "PodCompiler", "systemk"],
             path: "Tests/LiveTests"
         ),
-        // The k3s kit (k3s/): its scripts against a test PKI and API server, its manifests compiled.
+        // The k3s kit (k3s/): its scripts against a test PKI and API server, its manifests compiled; and how
+        // the systemk executable nodes run is linked (LinkLayoutTests).
         .testTarget(
             name: "KitTests",
             dependencies: ["KubeClient", "KubeTestServer", "PodCompiler"],

@@ -95,7 +95,7 @@ node_ip="$(sed -n 's/^NODE_IP=//p' "$source_dir/node.env" | tail -n 1)"
 if [[ -n $binary ]]; then
   [[ -f $binary && -x $binary ]] || fail "--binary $binary is not an executable file"
 elif [[ ! -x $root/usr/local/bin/systemk ]]; then
-  fail "systemk is not installed as $root/usr/local/bin/systemk (the unit runs it from there): build it with 'swift build -c release --static-swift-stdlib --product systemk' and copy .build/release/systemk there, or give --binary PATH"
+  fail "systemk is not installed as $root/usr/local/bin/systemk (the unit runs it from there): build it with 'scripts/build-release.sh' and copy .build/release/systemk there, or give --binary PATH"
 fi
 
 if [[ -z $root ]]; then

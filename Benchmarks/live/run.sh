@@ -60,9 +60,9 @@ done
 case "$work" in /tmp|/tmp/*) echo "run.sh: --work must not be under /tmp" >&2; exit 1;; esac
 
 if [ "$build" = 1 ]; then
-  # systemk as users build it (README): one self-contained executable, the Swift runtime linked in.
-  (cd "$repo" && swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product systemk \
-    && swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product systemk-live-bench) >&2
+  # systemk as users build it (README): scripts/build-release.sh.
+  ("$repo/scripts/build-release.sh" --scratch-path "$scratch" \
+    && cd "$repo" && swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product systemk-live-bench) >&2
 fi
 bin=$scratch/release
 [ -x "$bin/systemk" ] && [ -x "$bin/systemk-live-bench" ] || { echo "run.sh: no release build in $scratch" >&2; exit 1; }

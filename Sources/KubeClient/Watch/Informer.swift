@@ -66,7 +66,7 @@ public struct Informer<Object: KubeResource>: AsyncSequence, Sendable {
         private var cache: [String: Object] = [:]
         private var resourceVersion: String?
         private var needsList = true
-        private var connection: WatchConnection<Object>?
+        private var connection: WatchLines?
         private var connectionMadeProgress = false
         private var failures = 0
         private var delay: Duration?
@@ -141,18 +141,20 @@ public struct Informer<Object: KubeResource>: AsyncSequence, Sendable {
                 method: .GET, path: Object.resource.collectionPath(namespace: scope.namespace), query: query)
             do {
                 let response = try await transport.openStream(request)
-                connection = WatchConnection(body: response.body.makeAsyncIterator(), path: request.path)
+                connection = WatchLines(body: response.body.makeAsyncIterator(), path: request.path)
                 connectionMadeProgress = false
             } catch {
                 fail(error)
             }
         }
 
+        /// Waits for the watch's next line. Nothing generic is alive across the wait (see `WatchLines`): the
+        /// line is decoded and applied after it, in `apply(_:)`.
         private mutating func readEvent() async {
             guard var current = connection else { return }
-            let event: WatchEvent<Object>?
+            let line: WatchLines.Line?
             do {
-                event = try await current.next()
+                line = try await current.nextLine()
             } catch {
                 connection = nil
                 if Task.isCancelled { return }
@@ -160,7 +162,22 @@ public struct Informer<Object: KubeResource>: AsyncSequence, Sendable {
                 return
             }
             connection = current
+            apply(line, path: current.path)
+        }
+
+        /// Decodes a line of the watch and applies its event; nil is the end of the watch.
+        private mutating func apply(_ line: WatchLines.Line?, path: String) {
+            let event: WatchEvent<Object>?
+            do {
+                event = try line.flatMap { line throws(KubeError) in try WatchLines.decode(line, as: Object.self, path: path) }
+            } catch {
+                connection = nil
+                fail(error)
+                return
+            }
             guard let event else {
+                // A remainder that is not a whole event: the watch resumes before it, once the stream ends.
+                if line != nil { return }
                 // The server ended the watch (its timeout, or a dropped connection closed cleanly).
                 connection = nil
                 if connectionMadeProgress {
