@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Logging
 
@@ -115,9 +116,15 @@ public struct Informer<Object: KubeResource>: AsyncSequence, Sendable {
         // MARK: Steps
 
         private mutating func list() async {
+            // The request runs in a child task: the deepest async calls of an informer's life are those of a
+            // request through AsyncHTTPClient, and the task allocator keeps the memory of its deepest moment
+            // until its task ends. In a child, that memory goes back when the answer is in, instead of
+            // staying with each informer's task (23 KiB each; BENCHMARKS.md, "Where the memory goes").
+            let (transport, scope, pageSize) = (self.transport, self.scope, options.listPageSize)
+            async let answer = Self.fetchList(transport: transport, scope: scope, pageSize: pageSize)
+            let result = await answer
             do {
-                let list = try await ResourceOperations(transport: transport)
-                    .list(Object.self, scope: scope, pageSize: options.listPageSize)
+                let list = try result.get()
                 let version = list.metadata.resourceVersion ?? ""
                 replace(with: list.items)
                 pending.append(.synced(resourceVersion: version))
@@ -139,8 +146,11 @@ public struct Informer<Object: KubeResource>: AsyncSequence, Sendable {
             query.append(("timeoutSeconds", String(timeout)))
             let request = APIRequest(
                 method: .GET, path: Object.resource.collectionPath(namespace: scope.namespace), query: query)
+            let transport = self.transport
+            async let answer = Self.open(request, transport: transport)  // in a child task, as in list()
+            let result = await answer
             do {
-                let response = try await transport.openStream(request)
+                let response = try result.get()
                 connection = WatchLines(body: response.body.makeAsyncIterator(), path: request.path)
                 connectionMadeProgress = false
             } catch {
@@ -215,6 +225,22 @@ public struct Informer<Object: KubeResource>: AsyncSequence, Sendable {
         }
 
         // MARK: Helpers
+
+        private static func fetchList(transport: Transport, scope: WatchScope, pageSize: Int) async -> Result<KubeList<Object>, KubeError> {
+            do {
+                return .success(try await ResourceOperations(transport: transport).list(Object.self, scope: scope, pageSize: pageSize))
+            } catch {
+                return .failure(error)
+            }
+        }
+
+        private static func open(_ request: APIRequest, transport: Transport) async -> Result<HTTPClientResponse, KubeError> {
+            do {
+                return .success(try await transport.openStream(request))
+            } catch {
+                return .failure(error)
+            }
+        }
 
         /// Records a failure: 410 → re-list now; 429 → wait Retry-After; otherwise back off.
         private mutating func fail(_ error: KubeError) {
