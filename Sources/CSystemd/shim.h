@@ -14,6 +14,8 @@
 #include <sys/syscall.h>
 #include <spawn.h>
 #include <unistd.h>
+// malloc_trim (HeapTrimmer): glibc's, not in Swift's Glibc module.
+#include <malloc.h>
 // glibc declares these two only with _GNU_SOURCE, which Swift's Glibc module is built without.
 int pipe2(int pipefd[2], int flags);
 int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);

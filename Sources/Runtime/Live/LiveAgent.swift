@@ -26,6 +26,8 @@ public actor LiveAgent {
     let runner: PodRunner
     let events: (any PodEventSink)?
     let staticLog: StatusLog
+    /// Trims the heap once a pass and its status writes are done.
+    let heap: HeapTrimmer
 
     /// The API's pods bound to this node, by UID.
     var pods: [String: KubeClient::Pod] = [:]
@@ -57,9 +59,11 @@ public actor LiveAgent {
         manifests: String?, users: any UserDatabase = SystemUserDatabase(), dryRun: Bool = false,
         probes: (any ProbeExecutor)? = nil, events: (any PodEventSink)? = nil, metrics: AgentMetrics = .none,
         log: @escaping @Sendable (String) -> Void,
+        heap: HeapTrimmer = HeapTrimmer(),
         onPod: @escaping @Sendable (KubeClient::Pod, _ removed: Bool) async -> Void = { _, _ in }
     ) {
         self.client = client
+        self.heap = heap
         self.node = node
         self.systemd = systemd
         self.objects = objects
@@ -196,6 +200,7 @@ public actor LiveAgent {
                 reconcilePending = false
                 scheduleReconcile()
             }
+            settleIfIdle()
         }
         var entries: [ManifestSet.PodEntry] = []
         var needs: [String: [ObjectRef]] = [:]
@@ -392,6 +397,14 @@ public actor LiveAgent {
         if !writing.contains(uid), queuedWrites[uid] == nil, let waiters = writeWaiters.removeValue(forKey: uid) {
             for waiter in waiters { waiter.resume() }
         }
+        settleIfIdle()
+    }
+
+    /// No pass and no status write is under way or queued: the heap can be trimmed (after a quiet while).
+    func settleIfIdle() {
+        guard !reconcileRunning, !reconcilePending, writing.isEmpty, writeOrder.isEmpty else { return }
+        let heap = self.heap
+        Task { await heap.settle() }
     }
 
     /// Returns once pod `uid` has no status write queued or in flight.
