@@ -2,7 +2,7 @@
 # Makes Sources/systemk/systemk.order: the functions systemk executes in a live run, for lld to lay out
 # first and together (Package.swift, systemkLinkFlags; BENCHMARKS.md, "Link order").
 #
-#   sudo Benchmarks/link-order/run.sh [--work /var/tmp/systemk-link-order] [--pods 200]
+#   sudo Benchmarks/link-order/run.sh [--work /var/tmp/systemk-link-order] [--pods 200] [--scratch-path DIR]
 #
 # Builds systemk as nodes run it (scripts/build-release.sh), then runs the live benchmark's trials
 # (Benchmarks/live/run.sh: a real systemd in a private namespace, the test API server, N pods with a
@@ -16,10 +16,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 work=/var/tmp/systemk-link-order
 pods=200
+scratch=
 while [ $# -gt 0 ]; do
   case "$1" in
     --work) work=$2; shift 2;;
     --pods) pods=$2; shift 2;;
+    --scratch-path) scratch=$2; shift 2;;  # a build directory to reuse (default: WORK/build)
     *) sed -n '2,6p' "$0" >&2; exit 2;;
   esac
 done
@@ -29,7 +31,7 @@ case "$work" in /tmp|/tmp/*) echo "link-order: --work must not be under /tmp" >&
 
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
-scratch=$work/build
+scratch=${scratch:-$work/build}
 "$repo/scripts/build-release.sh" --scratch-path "$scratch" >&2
 (cd "$repo" && swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product systemk-live-bench) >&2
 

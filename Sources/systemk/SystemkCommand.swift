@@ -226,6 +226,7 @@ struct Log: Sendable {
 @main
 enum Main {
     static func main() async {
+        HeapTrimmer.limitArenas(environment: ProcessInfo.processInfo.environment)
         do {
             let command = try SystemkCommand.parse(Array(CommandLine.arguments.dropFirst()))
             try await command.run()

@@ -34,6 +34,12 @@ struct HeapTrimmerTests {
         #expect(await trimmer.trims == 2)
     }
 
+    @Test func twoArenasUnlessTheEnvironmentSetsTheirNumber() {
+        #expect(HeapTrimmer.arenaLimit(environment: [:]) == 2)
+        #expect(HeapTrimmer.arenaLimit(environment: ["PATH": "/usr/bin"]) == 2)
+        #expect(HeapTrimmer.arenaLimit(environment: ["MALLOC_ARENA_MAX": "8"]) == nil)
+    }
+
     /// What the default trim does with glibc: memory freed between live blocks, which glibc keeps
     /// resident, goes back to the kernel.
     @Test func mallocTrimReturnsFreedMemoryHeldBetweenLiveBlocks() throws {
