@@ -32,8 +32,9 @@ case "$work" in /tmp|/tmp/*) echo "link-order: --work must not be under /tmp" >&
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 scratch=${scratch:-$work/build}
+# Both with build-release.sh's flags: other flags would rebuild every module in the same directory.
 "$repo/scripts/build-release.sh" --scratch-path "$scratch" >&2
-(cd "$repo" && swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product systemk-live-bench) >&2
+"$repo/scripts/build-release.sh" --scratch-path "$scratch" --product systemk-live-bench >&2
 
 # The benchmark runs $bin/systemk: here a script that runs the real executable (without its debug
 # information, which valgrind need not read) under callgrind, one profile per process.

@@ -61,8 +61,9 @@ case "$work" in /tmp|/tmp/*) echo "run.sh: --work must not be under /tmp" >&2; e
 
 if [ "$build" = 1 ]; then
   # systemk as users build it (README): scripts/build-release.sh.
+  # The benchmark with the same flags: other flags would rebuild every module in the same directory.
   ("$repo/scripts/build-release.sh" --scratch-path "$scratch" \
-    && cd "$repo" && swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product systemk-live-bench) >&2
+    && "$repo/scripts/build-release.sh" --scratch-path "$scratch" --product systemk-live-bench) >&2
 fi
 bin=$scratch/release
 [ -x "$bin/systemk" ] && [ -x "$bin/systemk-live-bench" ] || { echo "run.sh: no release build in $scratch" >&2; exit 1; }
