@@ -12,5 +12,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 product=(--product systemk)
 for arg in "$@"; do [ "$arg" = --product ] && product=(); done
-exec swift build -c release --static-swift-stdlib "${product[@]}" \
-  -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections "$@"
+flags=(-c release --static-swift-stdlib -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections)
+# SwiftPM does not know that the link reads Sources/systemk/systemk.order and private-code.ld: without the
+# old executable it links again, so a new order always takes effect (linking takes seconds).
+if [ ${#product[@]} -gt 0 ]; then
+  bin=$(swift build "${flags[@]}" "$@" --show-bin-path)
+  rm -f "$bin/systemk"
+fi
+exec swift build "${flags[@]}" "${product[@]}" "$@"
