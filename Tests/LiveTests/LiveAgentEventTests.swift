@@ -49,16 +49,4 @@ import Testing
             #expect(LiveAgent.changesWhatRuns(from: before, to: try pod(change)), "\(what)")
         }
     }
-
-    @Test func aPassWaitsForQuietAfterTheLastEventButNotLongerThanItsCap() {
-        let t0 = ContinuousClock.now
-        let quiet = Duration.milliseconds(30), cap = Duration.milliseconds(300)
-        // One pod: 30 ms after its event.
-        #expect(LiveAgent.passDue(burstStart: t0, lastEvent: t0, quiet: quiet, maxWait: cap) == t0 + quiet)
-        // A burst whose events keep coming: 30 ms after the last one.
-        let last = t0 + .milliseconds(180)
-        #expect(LiveAgent.passDue(burstStart: t0, lastEvent: last, quiet: quiet, maxWait: cap) == last + quiet)
-        // A stream that never pauses: no later than 300 ms after the first event.
-        #expect(LiveAgent.passDue(burstStart: t0, lastEvent: t0 + .seconds(2), quiet: quiet, maxWait: cap) == t0 + cap)
-    }
 }

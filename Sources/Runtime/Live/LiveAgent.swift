@@ -40,11 +40,6 @@ public actor LiveAgent {
     var synced = false
     var reconcilePending = false
     var reconcileRunning = false
-    /// The first and the last pod event of the burst a pass waits for (`scheduleReconcile`).
-    var burstStart: ContinuousClock.Instant?
-    var lastEvent: ContinuousClock.Instant?
-    let reconcileQuiet = Duration.milliseconds(30)
-    let reconcileMaxWait = Duration.milliseconds(300)
     /// Status writes in flight at most (the API server's and this process' connection pool).
     let statusConcurrency = 16
     /// Status writes waiting, the newest per pod UID (a newer status replaces one not sent yet), in the
@@ -167,38 +162,20 @@ public actor LiveAgent {
             || before.metadata.deletionTimestamp != after.metadata.deletionTimestamp
     }
 
-    /// Reconciles soon: once pod events have stopped for `reconcileQuiet` (a burst of pods created goes
-    /// into one pass, with one daemon-reload), and at most `reconcileMaxWait` after the first of them (a
-    /// steady stream of events still gets passes). Events during a pass are followed by one more pass.
+    /// Reconciles soon: the events of the next 30 ms (a burst of pods created) go into one pass; events
+    /// during a pass are followed by one more pass.
     func scheduleReconcile() {
         guard synced else { return }
         if reconcileRunning {
             reconcilePending = true
             return
         }
-        let now = ContinuousClock.now
-        lastEvent = now
-        guard !reconcilePending else { return }  // the waiting pass sees `lastEvent`
+        guard !reconcilePending else { return }
         reconcilePending = true
-        burstStart = now
-        Task { await self.reconcileWhenQuiet() }
-    }
-
-    /// When a pass waiting for a burst of events runs: `quiet` after the last event, but no later than
-    /// `maxWait` after the first.
-    public static func passDue(
-        burstStart: ContinuousClock.Instant, lastEvent: ContinuousClock.Instant, quiet: Duration, maxWait: Duration
-    ) -> ContinuousClock.Instant {
-        min(lastEvent + quiet, burstStart + maxWait)
-    }
-
-    private func reconcileWhenQuiet() async {
-        while let last = lastEvent, let start = burstStart {
-            let due = Self.passDue(burstStart: start, lastEvent: last, quiet: reconcileQuiet, maxWait: reconcileMaxWait)
-            if ContinuousClock.now >= due { break }
-            try? await Task.sleep(until: due, clock: .continuous)
+        Task {
+            try? await Task.sleep(for: .milliseconds(30))
+            await self.reconcile()
         }
-        await reconcile()
     }
 
     /// A dry run: the pods bound to this node now, compiled and compared with what systemd runs; what
