@@ -111,7 +111,9 @@ let package = Package(
             dependencies: ["PodCompiler", .product(name: "Yams", package: "Yams")],
             path: "Benchmarks/systemk-bench"
         ),
-        .executableTarget(name: "systemk-live-bench", dependencies: ["KubeClient", "KubeTestServer", "SystemdTestSupport", "PodCompiler"], path: "Benchmarks/live"),
+        .executableTarget(
+            name: "systemk-live-bench", dependencies: ["KubeClient", "KubeTestServer", "SystemdTestSupport", "PodCompiler"],
+            path: "Benchmarks/live", exclude: ["run.sh", "resident-pages.py"]),
         // What probing costs: N pods' probes run by systemk's prober against real targets (BENCHMARKS.md).
         .executableTarget(name: "systemk-probe-bench", dependencies: ["SystemkRuntime", "PodCompiler"], path: "Benchmarks/probes"),
         // The Kubernetes API client: kubeconfig, typed calls, watches. AsyncHTTPClient + NIOSSL because
