@@ -13,14 +13,14 @@ struct HeapTrimmerTests {
 
     @Test func aBurstOfSettlesTrimsOnceAfterTheQuietWhile() async throws {
         let count = Count()
-        let trimmer = HeapTrimmer(quiet: .milliseconds(200), trim: { count.add() })
-        for _ in 0..<5 {
+        let trimmer = HeapTrimmer(quiet: .milliseconds(600), trim: { count.add() })
+        for _ in 0..<5 {  // 20 ms apart: well within the quiet while, even on a loaded machine
             await trimmer.settle()
             try await Task.sleep(for: .milliseconds(20))
         }
         #expect(count.current == 0, "not while work keeps settling")
         try await waitFor { count.current == 1 }
-        try await Task.sleep(for: .milliseconds(400))
+        try await Task.sleep(for: .milliseconds(800))
         #expect(count.current == 1, "once for the whole burst")
     }
 

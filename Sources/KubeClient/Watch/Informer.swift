@@ -67,7 +67,7 @@ public struct Informer<Object: KubeResource>: AsyncSequence, Sendable {
         private var cache: [String: Object] = [:]
         private var resourceVersion: String?
         private var needsList = true
-        private var connection: WatchLines?
+        private var connection: WatchConnection<Object>?
         private var connectionMadeProgress = false
         private var failures = 0
         private var delay: Duration?
@@ -119,7 +119,7 @@ public struct Informer<Object: KubeResource>: AsyncSequence, Sendable {
             // The request runs in a child task: the deepest async calls of an informer's life are those of a
             // request through AsyncHTTPClient, and the task allocator keeps the memory of its deepest moment
             // until its task ends. In a child, that memory goes back when the answer is in, instead of
-            // staying with each informer's task (23 KiB each; BENCHMARKS.md, "Where the memory goes").
+            // staying with each informer's task (23 KiB each; BENCHMARKS.md, "Link order").
             let (transport, scope, pageSize) = (self.transport, self.scope, options.listPageSize)
             async let answer = Self.fetchList(transport: transport, scope: scope, pageSize: pageSize)
             let result = await answer
@@ -151,20 +151,18 @@ public struct Informer<Object: KubeResource>: AsyncSequence, Sendable {
             let result = await answer
             do {
                 let response = try result.get()
-                connection = WatchLines(body: response.body.makeAsyncIterator(), path: request.path)
+                connection = WatchConnection(body: response.body.makeAsyncIterator(), path: request.path)
                 connectionMadeProgress = false
             } catch {
                 fail(error)
             }
         }
 
-        /// Waits for the watch's next line. Nothing generic is alive across the wait (see `WatchLines`): the
-        /// line is decoded and applied after it, in `apply(_:)`.
         private mutating func readEvent() async {
             guard var current = connection else { return }
-            let line: WatchLines.Line?
+            let event: WatchEvent<Object>?
             do {
-                line = try await current.nextLine()
+                event = try await current.next()
             } catch {
                 connection = nil
                 if Task.isCancelled { return }
@@ -172,22 +170,7 @@ public struct Informer<Object: KubeResource>: AsyncSequence, Sendable {
                 return
             }
             connection = current
-            apply(line, path: current.path)
-        }
-
-        /// Decodes a line of the watch and applies its event; nil is the end of the watch.
-        private mutating func apply(_ line: WatchLines.Line?, path: String) {
-            let event: WatchEvent<Object>?
-            do {
-                event = try line.flatMap { line throws(KubeError) in try WatchLines.decode(line, as: Object.self, path: path) }
-            } catch {
-                connection = nil
-                fail(error)
-                return
-            }
             guard let event else {
-                // A remainder that is not a whole event: the watch resumes before it, once the stream ends.
-                if line != nil { return }
                 // The server ended the watch (its timeout, or a dropped connection closed cleanly).
                 connection = nil
                 if connectionMadeProgress {

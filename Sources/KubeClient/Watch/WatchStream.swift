@@ -50,18 +50,8 @@ public struct WatchStream<Object: KubeResource>: AsyncSequence {
     }
 }
 
-/// One watch connection's lines, as the body arrives: not generic, so that a watch waiting for its next
-/// event (most of its life) holds little. A generic caller suspended across an `await` keeps each of its
-/// generic values in the task's allocator; an informer per referenced ConfigMap used to hold 23 KiB that way
-/// (BENCHMARKS.md, "Where the memory goes"). Callers await `nextLine()`, then decode.
-struct WatchLines {
-    /// A line of the body; `isRemainder` marks what followed the last newline when the stream ended,
-    /// which counts only if it is a whole event (a cut-off one is dropped: the watch resumes before it).
-    struct Line {
-        var bytes: Data
-        var isRemainder: Bool
-    }
-
+/// The decoding state of one watch connection.
+struct WatchConnection<Object: KubeResource> {
     private var body: HTTPClientResponse.Body.AsyncIterator
     private var decoder = LineDecoder()
     private var lines: [Data] = []
@@ -74,12 +64,19 @@ struct WatchLines {
         self.path = path
     }
 
-    /// The next line, nil at a clean end of stream.
-    mutating func nextLine() async throws(KubeError) -> Line? {
+    /// The next event, nil at a clean end of stream.
+    mutating func next() async throws(KubeError) -> WatchEvent<Object>? {
         while true {
             if lineIndex < lines.count {
-                defer { lineIndex += 1 }
-                return Line(bytes: lines[lineIndex], isRemainder: false)
+                let line = lines[lineIndex]
+                lineIndex += 1
+                do {
+                    return try WatchEvent<Object>.decode(line: line)
+                } catch {
+                    throw .decoding(
+                        what: "watch event from \(path)",
+                        detail: "\(error); line starts \(String(decoding: line.prefix(200), as: UTF8.self))")
+                }
             }
             if ended { return nil }
             lines = []
@@ -92,8 +89,11 @@ struct WatchLines {
             }
             guard let chunk else {
                 ended = true
+                // A final event without its newline still counts if it is whole; a cut-off one is dropped
+                // (the watch resumes before it).
                 let rest = decoder.remainder
-                return rest.isEmpty ? nil : Line(bytes: rest, isRemainder: true)
+                if !rest.isEmpty, (try? WatchEvent<Object>.decode(line: rest)) != nil { lines = [rest] }
+                continue
             }
             do {
                 lines = try decoder.feed(chunk.readableBytesView)
@@ -101,34 +101,5 @@ struct WatchLines {
                 throw .decoding(what: "watch stream from \(path)", detail: error.description)
             }
         }
-    }
-
-    /// The event a line holds; nil for a remainder that is not a whole event.
-    static func decode<Object: KubeResource>(_ line: Line, as: Object.Type, path: String) throws(KubeError) -> WatchEvent<Object>? {
-        do {
-            return try WatchEvent<Object>.decode(line: line.bytes)
-        } catch {
-            if line.isRemainder { return nil }
-            throw .decoding(
-                what: "watch event from \(path)",
-                detail: "\(error); line starts \(String(decoding: line.bytes.prefix(200), as: UTF8.self))")
-        }
-    }
-}
-
-/// The decoding state of one watch connection: its lines, each decoded as an event of `Object`.
-struct WatchConnection<Object: KubeResource> {
-    private(set) var lines: WatchLines
-
-    init(body: HTTPClientResponse.Body.AsyncIterator, path: String) {
-        lines = WatchLines(body: body, path: path)
-    }
-
-    /// The next event, nil at a clean end of stream.
-    mutating func next() async throws(KubeError) -> WatchEvent<Object>? {
-        while let line = try await lines.nextLine() {
-            if let event = try WatchLines.decode(line, as: Object.self, path: lines.path) { return event }
-        }
-        return nil
     }
 }

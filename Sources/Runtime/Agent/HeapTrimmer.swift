@@ -42,8 +42,8 @@ public actor HeapTrimmer {
     /// How many malloc arenas systemk asks glibc for: 2, unless `MALLOC_ARENA_MAX` in `environment` says
     /// otherwise (then glibc reads it itself and this is nil). glibc's default is 8 per CPU, one taken by
     /// each thread that allocates while the others do; systemk's threads (NIO's event loops, the
-    /// concurrency pool, sd-bus) then spread the heap over up to 8 arenas, each keeping freed memory of
-    /// its own. With 200 pods that was 17 MiB of arenas for 11 MiB of live heap (BENCHMARKS.md).
+    /// concurrency pool, sd-bus) then spread the heap over many arenas (8 with 200 pods on 2 CPUs), each
+    /// keeping freed memory of its own. With 200 pods that was 17 MiB of arenas for 11 MiB of live heap (BENCHMARKS.md).
     public static func arenaLimit(environment: [String: String]) -> Int32? {
         environment["MALLOC_ARENA_MAX"] == nil ? 2 : nil
     }
