@@ -12,44 +12,129 @@ private func stateFields(_ p: UnitProperties?) -> [String] {
     ]
 }
 
+/// A whole read of `unit` delivering `values` (a `Get` reply per key).
+@discardableResult
+private func read(_ cache: UnitStateCache, _ unit: String, _ values: [String: BusValue]) -> [String: BusValue]? {
+    let id = cache.beginRead(unit, count: values.count)
+    var done: Result<[String: BusValue], SystemdError>?
+    for (key, value) in values.sorted(by: { $0.key < $1.key }) { done = cache.deliver(id, property: key, .success(value)) }
+    return try? done?.get()
+}
+
+private func change(_ unit: String, _ changed: [String: BusValue], invalidated: [String] = [], interface: String = SystemdBus.unitInterface)
+    -> UnitPropertiesChange
+{
+    UnitPropertiesChange(unit: unit, interface: interface, changed: changed, invalidated: invalidated)
+}
+
 /// The cache's rules, without systemd.
 @Suite struct UnitStateCacheRuleTests {
     let unit = "a.service"
 
+    @Test func readsGetEachKeptPropertyOnItsInterface() {
+        let service = UnitStateCache.reads(for: "a.service")
+        #expect(Set(service.map(\.property)) == UnitStateCache.keys)
+        #expect(service.count == UnitStateCache.keys.count)
+        #expect(service.first { $0.property == "ActiveState" }?.interface == SystemdBus.unitInterface)
+        #expect(service.first { $0.property == "NRestarts" }?.interface == SystemdBus.serviceInterface)
+        let target = UnitStateCache.reads(for: "a.target")
+        #expect(target.allSatisfy { $0.interface == SystemdBus.unitInterface }, "no Service interface to ask")
+        #expect(Set(target.map(\.property)) == Set(UnitStateCache.unitKeys))
+    }
+
     @Test func signalsUpdateOnlyUnitsReadBefore() {
         let cache = UnitStateCache()
-        cache.apply(UnitPropertiesChange(unit: unit, interface: SystemdBus.unitInterface, changed: ["ActiveState": .string("active")], invalidated: []))
+        cache.apply(change(unit, ["ActiveState": .string("active")]))
         #expect(cache.entry(unit) == nil)
 
-        cache.store(unit, all: ["ActiveState": .string("activating"), "SubState": .string("start"), "MemoryCurrent": .uint64(5)])
-        // Only the kept keys: memory is not signalled, so it is not kept either.
+        #expect(read(cache, unit, ["ActiveState": .string("activating"), "SubState": .string("start")]) != nil)
         #expect(cache.entry(unit) == ["ActiveState": .string("activating"), "SubState": .string("start")])
 
-        cache.apply(UnitPropertiesChange(
-            unit: unit, interface: SystemdBus.unitInterface,
-            changed: ["ActiveState": .string("active"), "SubState": .string("running"), "Description": .string("x")], invalidated: []))
+        cache.apply(change(unit, ["ActiveState": .string("active"), "SubState": .string("running"), "Description": .string("x")]))
+        // Only the kept keys: the description is not kept.
         #expect(cache.entry(unit) == ["ActiveState": .string("active"), "SubState": .string("running")])
         #expect(cache.statistics == (hits: 2, reads: 1))
     }
 
+    @Test func repliesAndSignalsMergeInTheOrderTheyArrive() throws {
+        let cache = UnitStateCache()
+        let id = cache.beginRead(unit, count: 3)
+        #expect(cache.deliver(id, property: "ActiveState", .success(.string("inactive"))) == nil)
+        #expect(cache.entry(unit) == nil, "nothing is answered from a read in progress")
+        // The unit started between two replies: the signal is newer than the first reply, older than the rest.
+        cache.apply(change(unit, ["ActiveState": .string("active"), "SubState": .string("running")]))
+        cache.apply(change(unit, ["NRestarts": .uint32(0)], interface: SystemdBus.serviceInterface))
+        #expect(cache.deliver(id, property: "SubState", .success(.string("running"))) == nil)
+        let done = cache.deliver(id, property: "NRestarts", .success(.uint32(1)))
+        let expected: [String: BusValue] = ["ActiveState": .string("active"), "SubState": .string("running"), "NRestarts": .uint32(1)]
+        #expect(try done?.get() == expected)
+        #expect(cache.entry(unit) == expected)
+        #expect(cache.deliver(id, property: "NRestarts", .success(.uint32(2))) == nil, "a finished read takes no more replies")
+        #expect(cache.entry(unit) == expected)
+    }
+
+    @Test func twoReadsOfOneUnitBothFollowItsSignals() throws {
+        let cache = UnitStateCache()
+        let first = cache.beginRead(unit, count: 1)
+        let second = cache.beginRead(unit, count: 1)
+        #expect(try cache.deliver(first, property: "ActiveState", .success(.string("activating")))?.get() == ["ActiveState": .string("activating")])
+        cache.apply(change(unit, ["ActiveState": .string("active")]))
+        // The second reply was sent after the signal: it wins.
+        #expect(try cache.deliver(second, property: "ActiveState", .success(.string("deactivating")))?.get() == ["ActiveState": .string("deactivating")])
+        #expect(cache.entry(unit) == ["ActiveState": .string("deactivating")])
+    }
+
+    @Test func whatHappensDuringAReadKeepsItsValuesOutOfTheCache() throws {
+        let cache = UnitStateCache()
+        let events: [(String, (UnitStateCache) -> Void)] = [
+            ("a reload", { $0.clear() }),
+            ("the unit dropped from memory", { [unit] in $0.remove(unit) }),
+            ("a kept property invalidated", { [unit] in $0.apply(change(unit, [:], invalidated: ["SubState"])) }),
+        ]
+        for (what, event) in events {
+            let id = cache.beginRead(unit, count: 2)
+            _ = cache.deliver(id, property: "ActiveState", .success(.string("active")))
+            event(cache)
+            let done = cache.deliver(id, property: "SubState", .success(.string("running")))
+            #expect(try done?.get() == ["ActiveState": .string("active"), "SubState": .string("running")], "the caller gets them: \(what)")
+            #expect(cache.entry(unit) == nil, "not kept after \(what)")
+        }
+        // A property that is not kept does not matter.
+        let id = cache.beginRead(unit, count: 1)
+        cache.apply(change(unit, [:], invalidated: ["Description"]))
+        _ = cache.deliver(id, property: "ActiveState", .success(.string("active")))
+        #expect(cache.entry(unit) == ["ActiveState": .string("active")])
+    }
+
+    @Test func aFailedGetFailsTheReadAndKeepsNothing() {
+        let cache = UnitStateCache()
+        let id = cache.beginRead(unit, count: 3)
+        _ = cache.deliver(id, property: "ActiveState", .success(.string("active")))
+        #expect(cache.deliver(id, property: "SubState", .failure(.disconnected)) == nil, "waits for every reply")
+        let done = cache.deliver(id, property: "LoadState", .failure(.unexpectedReply(method: "Get", detail: "x")))
+        #expect(done == .failure(.disconnected), "the first error")
+        #expect(cache.entry(unit) == nil)
+        #expect(cache.statistics.reads == 0)
+    }
+
     @Test func invalidationRemovalReloadAndDisconnectForgetUnits() {
         let cache = UnitStateCache()
-        cache.store(unit, all: ["ActiveState": .string("active")])
-        cache.apply(UnitPropertiesChange(unit: unit, interface: SystemdBus.unitInterface, changed: [:], invalidated: ["Description"]))
+        read(cache, unit, ["ActiveState": .string("active")])
+        cache.apply(change(unit, [:], invalidated: ["Description"]))
         #expect(cache.entry(unit) != nil, "a property not kept does not matter")
-        cache.apply(UnitPropertiesChange(unit: unit, interface: SystemdBus.serviceInterface, changed: [:], invalidated: ["NRestarts"]))
+        cache.apply(change(unit, [:], invalidated: ["NRestarts"], interface: SystemdBus.serviceInterface))
         #expect(cache.entry(unit) == nil)
 
-        cache.store(unit, all: ["ActiveState": .string("active")])
+        read(cache, unit, ["ActiveState": .string("active")])
         cache.remove(unit)
         #expect(cache.entry(unit) == nil)
 
-        cache.store(unit, all: ["ActiveState": .string("active")])
+        read(cache, unit, ["ActiveState": .string("active")])
         cache.clear()
         #expect(cache.entry(unit) == nil)
 
         cache.stopTracking()
-        cache.store(unit, all: ["ActiveState": .string("active")])
+        #expect(read(cache, unit, ["ActiveState": .string("active")]) == ["ActiveState": .string("active")])
         #expect(cache.entry(unit) == nil, "with no signals coming, nothing may be answered from the cache")
     }
 }

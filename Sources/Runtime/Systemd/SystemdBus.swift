@@ -142,30 +142,35 @@ public actor SystemdBus {
     }
 
     /// The properties status needs of `unit` (see `UnitStateCache.keys`): as systemd's signals last left
-    /// them, or, for a unit not followed yet, read with one `GetAll` of all its interfaces (which loads
-    /// the unit when needed) and followed from then on.
+    /// them, or, for a unit not followed yet, read with one `Get` per property (which loads the unit when
+    /// needed) and followed from then on.
     public func unitState(_ unit: String) async throws(SystemdError) -> [String: BusValue] {
         if let entry = unitStates.entry(unit) { return entry }
         let path = try UnitName.objectPath(for: unit)
-        let method = "GetAll()"
+        let reads = UnitStateCache.reads(for: unit)
         let cache = unitStates
+        let read = cache.beginRead(unit, count: reads.count)
         let result = await withCheckedContinuation { continuation in
-            connection.call(
-                BusMethodCall(path: path, interface: Self.propertiesInterface, member: "GetAll", arguments: [.string("")]),
-                unit: unit
-            ) { reply in
-                // Stored here, on this thread, before any later signal is handled.
-                let properties = reply.flatMap { values -> Result<[String: BusValue], SystemdError> in
-                    guard let all = values.first?.stringKeyedEntries else {
-                        return .failure(.unexpectedReply(method: method, detail: "expected a{sv}, got \(values)"))
+            for (interface, property) in reads {
+                let method = "Get(\(property))"
+                connection.call(
+                    BusMethodCall(
+                        path: path, interface: Self.propertiesInterface, member: "Get",
+                        arguments: [.string(interface), .string(property)]),
+                    unit: unit
+                ) { reply in
+                    // Merged here, on this thread, before any later signal is handled.
+                    let value = reply.flatMap { values -> Result<BusValue, SystemdError> in
+                        guard let value = values.first else {
+                            return .failure(.unexpectedReply(method: method, detail: "expected v, got \(values)"))
+                        }
+                        return .success(value)
                     }
-                    return .success(all)
+                    if let done = cache.deliver(read, property: property, value) { continuation.resume(returning: done) }
                 }
-                if case .success(let all) = properties { cache.store(unit, all: all) }
-                continuation.resume(returning: properties)
             }
         }
-        return try result.get().filter { UnitStateCache.keys.contains($0.key) }
+        return try result.get()
     }
 
     /// How many unit states `unitState(_:)` answered from what systemd signalled, and how many it read.
