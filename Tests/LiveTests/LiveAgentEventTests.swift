@@ -1,5 +1,6 @@
 import Foundation
 import KubeClient
+import PodCompiler
 import SystemkRuntime
 import Testing
 
@@ -48,5 +49,28 @@ import Testing
         for (what, change) in changes {
             #expect(LiveAgent.changesWhatRuns(from: before, to: try pod(change)), "\(what)")
         }
+    }
+
+    @Test func apiPodsAreParsedWithoutKeepingTheDocument() throws {
+        let entry = try LiveAgent.parse(try pod()).get()
+        #expect(entry.source.node == nil, "the parsed document is not kept")
+        #expect(entry.source.file == "api:default/w")
+        #expect(entry.pod.spec.containers.map(\.name) == ["c"])
+
+        // A compile error still names the pod, the field and the reason, without a line.
+        let bad = try pod { $0["spec"] = ["nodeName": "node-1", "containers": [["name": "c", "image": "/bin/sh", "env": [["name": "A", "valueFrom": ["configMapKeyRef": ["name": "missing", "key": "k"]]]]]]] }
+        let parsed = try LiveAgent.parse(bad).get()
+        #expect(throws: CompileError.self) {
+            _ = try PodCompiler.compile(CompileInput(pod: parsed.pod, source: parsed.source, node: NodeFacts(serviceAccountTokens: false)))
+        }
+        do {
+            _ = try PodCompiler.compile(CompileInput(pod: parsed.pod, source: parsed.source, node: NodeFacts(serviceAccountTokens: false)))
+        } catch {
+            #expect(error.description.hasPrefix("api:default/w: Pod default/w: spec.containers[0].env[0]"), "\(error)")
+        }
+
+        var missing = try pod()
+        missing.raw = nil
+        #expect(throws: CompileError.self) { try LiveAgent.parse(missing).get() }
     }
 }

@@ -301,24 +301,33 @@ public actor LiveAgent {
         if let cached = parsed[uid], cached.version == version {
             return try? cached.entry.get()
         }
+        let result = Self.parse(pod)
+        if case .failure(let error) = result {
+            log("error: pod \(pod.metadata.namespace ?? "default")/\(pod.metadata.name ?? ""): \(error)")
+        }
+        parsed[uid] = (version, result)
+        return try? result.get()
+    }
+
+    /// Reads an API pod's manifest for the compiler. The parsed document is not kept (6 KiB a pod, held
+    /// for as long as the pod runs): it only lets compile errors name a line and column, and the API
+    /// server's JSON is one line that no one edits. Errors still name the pod, the field and the reason.
+    public static func parse(_ pod: KubeClient::Pod) -> Result<ManifestSet.PodEntry, CompileError> {
         let key = "\(pod.metadata.namespace ?? "default")/\(pod.metadata.name ?? "")"
-        let result: Result<ManifestSet.PodEntry, CompileError>
         do throws(CompileError) {
             guard let manifest = pod.manifest else {
                 throw CompileError(.invalidDocument, path: "", "the API server sent pod \(key) without its JSON")
             }
             var set = ManifestSet()
             try set.add(Array(manifest), file: "api:\(key)")
-            guard let first = set.pods.first else {
+            guard var first = set.pods.first else {
                 throw CompileError(.invalidDocument, path: "", "pod \(key) is not a Pod")
             }
-            result = .success(first)
+            first.source.node = nil
+            return .success(first)
         } catch {
-            result = .failure(error)
-            log("error: pod \(key): \(error)")
+            return .failure(error)
         }
-        parsed[uid] = (version, result)
-        return try? result.get()
     }
 
     /// The status of a pod systemk cannot read (the compiler refused its manifest): every container
