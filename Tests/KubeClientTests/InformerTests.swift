@@ -126,6 +126,58 @@ struct InformerTests {
         }
     }
 
+    @Test func droppingAWatchStreamClosesItsConnection() async throws {
+        // The server notices a closed watch when its next bookmark write fails: write them often.
+        var serverOptions = KubeTestServer.Options()
+        serverOptions.bookmarkInterval = .milliseconds(20)
+        try await withServer(serverOptions: serverOptions) { server, client in
+            var stream: WatchStream<Pod>? = try await client.watch(
+                Pod.self, scope: KubeClient.podsOnNode("n1"), resourceVersion: nil, allowBookmarks: true)
+            await server.faults.waitForWatch()
+            #expect(server.faults.openWatchConnections == 1)
+            #expect(stream != nil)
+            stream = nil  // never read, never cancelled: only dropped
+            var open = server.faults.openWatchConnections
+            for _ in 0..<1000 where open > 0 {
+                try await Task.sleep(for: .milliseconds(10))
+                open = server.faults.openWatchConnections
+            }
+            #expect(open == 0)
+        }
+    }
+
+    @Test func aWatchWhoseAnswerDoesNotComeFailsAfterTheRequestTimeout() async throws {
+        var options = fastOptions()
+        options.requestTimeout = .milliseconds(300)
+        try await withServer(options: options) { server, client in
+            server.faults.delay(.seconds(3), matching: .init(verb: "watch"))
+            let started = ContinuousClock.now
+            await #expect {
+                _ = try await client.watch(Pod.self, scope: KubeClient.podsOnNode("n1"), resourceVersion: nil)
+            } throws: { error in
+                guard case .transport(_, _, let detail) = error as? KubeError else { return false }
+                return detail.contains("no response within")
+            }
+            #expect(ContinuousClock.now - started < .seconds(2))
+            server.faults.delay(nil)
+        }
+    }
+
+    @Test func aWatchAnsweredWithAnErrorThrowsItsStatus() async throws {
+        try await withServer { server, client in
+            server.faults.failNext(1, status: 503, matching: .init(verb: "watch"))
+            await #expect {
+                _ = try await client.watch(Pod.self, scope: KubeClient.podsOnNode("n1"), resourceVersion: nil)
+            } throws: { error in
+                guard case .server(503, _)? = error as? KubeError else { return false }
+                return true
+            }
+            // The next one streams.
+            let stream = try await client.watch(Pod.self, scope: KubeClient.podsOnNode("n1"), resourceVersion: nil, timeoutSeconds: 1)
+            for try await _ in stream {}
+        }
+    }
+
     @Test func tooManyRequestsOnAWatchWaitsRetryAfter() async throws {
         let sleeps = SleepRecorder()
         try await withServer(options: sleeps.options()) { server, client in

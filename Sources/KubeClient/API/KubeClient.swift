@@ -52,8 +52,8 @@ public final class KubeClient: Sendable {
         if allowBookmarks { query.append(("allowWatchBookmarks", "true")) }
         if let timeoutSeconds { query.append(("timeoutSeconds", String(timeoutSeconds))) }
         let path = Object.resource.collectionPath(namespace: scope.namespace)
-        let response = try await transport.openStream(APIRequest(method: .GET, path: path, query: query))
-        return WatchStream(response: response, path: path)
+        let stream = try await transport.openStream(APIRequest(method: .GET, path: path, query: query))
+        return WatchStream(stream: stream, path: path)
     }
 
     /// An informer over the objects in `scope`: list, then watch, resuming and re-listing as needed.

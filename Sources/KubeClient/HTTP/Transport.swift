@@ -174,52 +174,59 @@ final class Transport: Sendable {
 
     // MARK: Streams
 
-    /// Opens a streaming request (a watch). Non-2xx answers are read (they are short) and thrown.
-    func openStream(_ request: APIRequest) async throws(KubeError) -> HTTPClientResponse {
+    /// Opens a streaming request (a watch): its body as it arrives (see `ResponseStream`). Non-2xx
+    /// answers are read (they are short) and thrown.
+    func openStream(_ request: APIRequest) async throws(KubeError) -> ResponseStream {
         let creds = try await credentials.current()
-        let response: HTTPClientResponse
+        let answer: ResponseStream.Answer
         do {
-            response = try await watching.execute(
-                httpRequest(request, credentials: creds), deadline: .now() + .nanoseconds(options.requestTimeout.nanoseconds),
-                logger: nil)
+            let (url, headers) = target(request, credentials: creds)
+            let http = try HTTPClient.Request(
+                url: url, method: request.method, headers: headers, body: request.body.map { .byteBuffer(ByteBuffer(data: $0)) },
+                tlsConfiguration: creds.tls)
+            answer = try await ResponseStream.open(http, on: watching, headTimeout: options.requestTimeout)
         } catch {
             let failure = KubeError.transport(method: "\(request.method)", path: request.path, detail: Self.describe(error))
             options.onError("\(request.method)", failure)
             throw failure
         }
-        if (200..<300).contains(Int(response.status.code)) { return response }
-        let body: Data
-        do {
-            body = Data(buffer: try await response.body.collect(upTo: 1 << 20))
-        } catch {
-            body = Data()
+        switch answer {
+        case .stream(let stream):
+            return stream
+        case .complete(let head, let body):
+            let error = Self.error(
+                for: APIResponse(code: Int(head.status.code), headers: head.headers, body: Data(buffer: body)), request: request)
+            options.onError("\(request.method)", error)
+            if case .unauthorized = error { _ = await credentials.rejected(creds) }
+            throw error
         }
-        let error = Self.error(
-            for: APIResponse(code: Int(response.status.code), headers: response.headers, body: body), request: request)
-        options.onError("\(request.method)", error)
-        if case .unauthorized = error { _ = await credentials.rejected(creds) }
-        throw error
     }
 
     // MARK: Helpers
 
     private func httpRequest(_ request: APIRequest, credentials: RequestCredentials) -> HTTPClientRequest {
+        let (url, headers) = target(request, credentials: credentials)
+        var http = HTTPClientRequest(url: url)
+        http.method = request.method
+        http.headers = headers
+        if let tls = credentials.tls { http.tlsConfiguration = tls }
+        if let body = request.body { http.body = .bytes(ByteBuffer(data: body)) }
+        return http
+    }
+
+    /// The URL and headers of a request (with its credentials).
+    private func target(_ request: APIRequest, credentials: RequestCredentials) -> (url: String, headers: HTTPHeaders) {
         var url = urlPrefix + request.path
         if !request.query.isEmpty {
             url += "?" + request.query.map { PathSegment.escapeQuery($0.0) + "=" + PathSegment.escapeQuery($0.1) }
                 .joined(separator: "&")
         }
-        var http = HTTPClientRequest(url: url)
-        http.method = request.method
-        http.headers.add(name: "Accept", value: "application/json")
-        http.headers.add(name: "User-Agent", value: options.userAgent)
-        if let token = credentials.bearerToken { http.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        if let tls = credentials.tls { http.tlsConfiguration = tls }
-        if let body = request.body {
-            http.headers.add(name: "Content-Type", value: request.contentType)
-            http.body = .bytes(ByteBuffer(data: body))
-        }
-        return http
+        var headers = HTTPHeaders()
+        headers.add(name: "Accept", value: "application/json")
+        headers.add(name: "User-Agent", value: options.userAgent)
+        if let token = credentials.bearerToken { headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if request.body != nil { headers.add(name: "Content-Type", value: request.contentType) }
+        return (url, headers)
     }
 
     static func error(for response: APIResponse, request: APIRequest) -> KubeError {

@@ -150,8 +150,7 @@ public struct Informer<Object: KubeResource>: AsyncSequence, Sendable {
             async let answer = Self.open(request, transport: transport)  // in a child task, as in list()
             let result = await answer
             do {
-                let response = try result.get()
-                connection = WatchConnection(body: response.body.makeAsyncIterator(), path: request.path)
+                connection = WatchConnection(stream: try result.get(), path: request.path)
                 connectionMadeProgress = false
             } catch {
                 fail(error)
@@ -217,7 +216,7 @@ public struct Informer<Object: KubeResource>: AsyncSequence, Sendable {
             }
         }
 
-        private static func open(_ request: APIRequest, transport: Transport) async -> Result<HTTPClientResponse, KubeError> {
+        private static func open(_ request: APIRequest, transport: Transport) async -> Result<ResponseStream, KubeError> {
             do {
                 return .success(try await transport.openStream(request))
             } catch {

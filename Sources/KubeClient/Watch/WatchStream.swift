@@ -31,12 +31,12 @@ public struct WatchScope: Sendable, Equatable {
 /// Cancelling the consuming task (or dropping the iterator) closes the connection.
 public struct WatchStream<Object: KubeResource>: AsyncSequence {
     public typealias Element = WatchEvent<Object>
-    let response: HTTPClientResponse
+    let stream: ResponseStream
     let path: String
 
     /// Starts reading the body.
     public func makeAsyncIterator() -> Iterator {
-        Iterator(connection: WatchConnection(body: response.body.makeAsyncIterator(), path: path))
+        Iterator(connection: WatchConnection(stream: stream, path: path))
     }
 
     /// Reads events one at a time.
@@ -52,15 +52,18 @@ public struct WatchStream<Object: KubeResource>: AsyncSequence {
 
 /// The decoding state of one watch connection.
 struct WatchConnection<Object: KubeResource> {
-    private var body: HTTPClientResponse.Body.AsyncIterator
+    /// Holds the connection open: dropping the last copy closes it.
+    private let stream: ResponseStream
+    private var body: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator
     private var decoder = LineDecoder()
     private var lines: [Data] = []
     private var lineIndex = 0
     private var ended = false
     let path: String
 
-    init(body: HTTPClientResponse.Body.AsyncIterator, path: String) {
-        self.body = body
+    init(stream: ResponseStream, path: String) {
+        self.stream = stream
+        self.body = stream.chunks.makeAsyncIterator()
         self.path = path
     }
 

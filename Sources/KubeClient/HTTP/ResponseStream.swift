@@ -1,0 +1,185 @@
+import AsyncHTTPClient
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+
+/// The body of a streaming response (a watch), chunk by chunk, for as long as the server sends it.
+///
+/// It is read through AsyncHTTPClient's delegate interface, not its `async` one: a request made with
+/// `execute(_:deadline:)` keeps the Swift task that made it, with every async frame of its deepest moment,
+/// alive for as long as its response streams (heaptrack: about 10 KiB a watch, 2 MiB for the 200
+/// ConfigMap watches of 200 pods; BENCHMARKS.md, "Watches"). Here the chunks arrive in callbacks on the
+/// connection's event loop and wait in an `AsyncThrowingStream` for the reader, so a watch costs only
+/// what its connection and its reader hold.
+///
+/// Dropping the last reference, or cancelling the task that waits in `next()`, closes the stream.
+final class ResponseStream: Sendable {
+    /// The status and headers.
+    let head: HTTPResponseHead
+    /// The chunks of the body; finishes at the end of the body, throws when the connection fails.
+    let chunks: AsyncThrowingStream<ByteBuffer, any Error>
+    private let request: HTTPClient.Task<Void>
+
+    fileprivate init(head: HTTPResponseHead, chunks: AsyncThrowingStream<ByteBuffer, any Error>, request: HTTPClient.Task<Void>) {
+        self.head = head
+        self.chunks = chunks
+        self.request = request
+    }
+
+    deinit {
+        request.cancel()
+    }
+
+    /// What `open` answers: a 2xx response's stream, or another status with its (short) body read whole.
+    enum Answer: Sendable {
+        case stream(ResponseStream)
+        case complete(HTTPResponseHead, ByteBuffer)
+    }
+
+    /// The answer to a head that came too late (`headTimeout`).
+    struct HeadTimeout: Error, CustomStringConvertible {
+        var timeout: Duration
+        var description: String { "no response within \(timeout)" }
+    }
+
+    /// Sends `request` on `client` and waits for the response's head (at most `headTimeout`; the body may
+    /// then stream for as long as the server sends it). Cancelling the calling task cancels the request.
+    static func open(_ request: HTTPClient.Request, on client: HTTPClient, headTimeout: Duration) async throws -> Answer {
+        let (chunks, chunkSink) = AsyncThrowingStream.makeStream(of: ByteBuffer.self, throwing: (any Error).self)
+        let delegate = Delegate(chunks: chunks, sink: chunkSink)
+        let sent = Started()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (answer: CheckedContinuation<Answer, any Error>) in
+                let timeout = client.eventLoopGroup.any().scheduleTask(in: .nanoseconds(headTimeout.nanoseconds)) {
+                    guard let answer = delegate.takeAnswer() else { return }
+                    answer(.failure(HeadTimeout(timeout: headTimeout)))
+                    sent.cancel()
+                }
+                delegate.wait({ result in answer.resume(with: result) }, timeout: timeout)
+                let task = client.execute(request: request, delegate: delegate, eventLoop: .indifferent, deadline: nil, logger: nil)
+                // The reader gone (its task cancelled) ends the request.
+                chunkSink.onTermination = { termination in
+                    if case .cancelled = termination { task.cancel() }
+                }
+                sent.set(task)
+            }
+        } onCancel: {
+            sent.cancel()
+        }
+    }
+
+    /// The request once sent, for a cancellation that may come before or after.
+    private final class Started: Sendable {
+        private enum State {
+            case waiting
+            case cancelled
+            case sent(HTTPClient.Task<Void>)
+        }
+
+        private let state = NIOLockedValueBox(State.waiting)
+
+        func set(_ task: HTTPClient.Task<Void>) {
+            let cancelled = state.withLockedValue { state -> Bool in
+                if case .cancelled = state { return true }
+                state = .sent(task)
+                return false
+            }
+            if cancelled { task.cancel() }
+        }
+
+        func cancel() {
+            let task = state.withLockedValue { state -> HTTPClient.Task<Void>? in
+                defer { state = .cancelled }
+                if case .sent(let task) = state { return task }
+                return nil
+            }
+            task?.cancel()
+        }
+    }
+
+    /// AsyncHTTPClient's callbacks for one request, all on the connection's event loop.
+    private final class Delegate: HTTPClientResponseDelegate, Sendable {
+        typealias Response = Void
+
+        private struct State {
+            var answer: (@Sendable (Result<Answer, any Error>) -> Void)?
+            var timeout: Scheduled<Void>?
+            /// Handed to the caller with a 2xx head.
+            var chunks: AsyncThrowingStream<ByteBuffer, any Error>?
+            var head: HTTPResponseHead?
+            /// The body of a response that is not 2xx, read whole (up to `maxErrorBody`).
+            var errorBody = ByteBuffer()
+        }
+
+        static let maxErrorBody = 1 << 20
+        private let sink: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
+        private let state: NIOLockedValueBox<State>
+
+        init(chunks: AsyncThrowingStream<ByteBuffer, any Error>, sink: AsyncThrowingStream<ByteBuffer, any Error>.Continuation) {
+            self.sink = sink
+            self.state = NIOLockedValueBox(State(chunks: chunks))
+        }
+
+        /// Sets who waits for the answer, and the timer that gives up on the head.
+        func wait(_ answer: @escaping @Sendable (Result<Answer, any Error>) -> Void, timeout: Scheduled<Void>) {
+            state.withLockedValue { state in
+                state.answer = answer
+                state.timeout = timeout
+            }
+        }
+
+        /// The waiting caller, once: nil after it was answered.
+        func takeAnswer() -> (@Sendable (Result<Answer, any Error>) -> Void)? {
+            state.withLockedValue { state in
+                defer {
+                    state.answer = nil
+                    state.timeout = nil
+                }
+                state.timeout?.cancel()
+                return state.answer
+            }
+        }
+
+        func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
+            state.withLockedValue { $0.head = head }
+            if (200..<300).contains(head.status.code) {
+                let chunks = state.withLockedValue { state in
+                    defer { state.chunks = nil }
+                    return state.chunks
+                }
+                if let chunks, let answer = takeAnswer() {
+                    answer(.success(.stream(ResponseStream(head: head, chunks: chunks, request: task))))
+                }
+            }
+            return task.eventLoop.makeSucceededVoidFuture()
+        }
+
+        func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
+            let streaming = state.withLockedValue { state -> Bool in
+                guard let head = state.head, !(200..<300).contains(head.status.code) else { return true }
+                var part = buffer
+                let room = Self.maxErrorBody - state.errorBody.readableBytes
+                if room > 0, let bytes = part.readSlice(length: min(room, part.readableBytes)) {
+                    var bytes = bytes
+                    state.errorBody.writeBuffer(&bytes)
+                }
+                return false
+            }
+            if streaming { sink.yield(buffer) }
+            return task.eventLoop.makeSucceededVoidFuture()
+        }
+
+        func didFinishRequest(task: HTTPClient.Task<Void>) throws {
+            let (head, body) = state.withLockedValue { ($0.head, $0.errorBody) }
+            if let head, !(200..<300).contains(head.status.code), let answer = takeAnswer() {
+                answer(.success(.complete(head, body)))
+            }
+            sink.finish()
+        }
+
+        func didReceiveError(task: HTTPClient.Task<Void>, _ error: any Error) {
+            if let answer = takeAnswer() { answer(.failure(error)) }
+            sink.finish(throwing: error)
+        }
+    }
+}
