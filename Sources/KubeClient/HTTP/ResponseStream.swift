@@ -165,7 +165,13 @@ final class ResponseStream: Sendable {
                 }
                 return false
             }
-            if streaming { sink.yield(buffer) }
+            if streaming {
+                // A copy: the chunk is a slice of the connection's frame buffer, which a slice kept anywhere
+                // on the way to the reader pins whole (heaptrack: 5 KiB a watch, 1.1 MiB for 200).
+                var copy = ByteBufferAllocator().buffer(capacity: buffer.readableBytes)
+                copy.writeImmutableBuffer(buffer)
+                sink.yield(copy)
+            }
             return task.eventLoop.makeSucceededVoidFuture()
         }
 

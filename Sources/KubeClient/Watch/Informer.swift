@@ -146,9 +146,7 @@ public struct Informer<Object: KubeResource>: AsyncSequence, Sendable {
             query.append(("timeoutSeconds", String(timeout)))
             let request = APIRequest(
                 method: .GET, path: Object.resource.collectionPath(namespace: scope.namespace), query: query)
-            let transport = self.transport
-            async let answer = Self.open(request, transport: transport)  // in a child task, as in list()
-            let result = await answer
+            let result = await Self.open(request, transport: transport)
             do {
                 connection = WatchConnection(stream: try result.get(), path: request.path)
                 connectionMadeProgress = false
