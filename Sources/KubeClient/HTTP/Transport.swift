@@ -157,19 +157,44 @@ final class Transport: Sendable {
         }
     }
 
+    /// One request, its body read whole (at most 64 MiB). Through the same delegate interface as watches
+    /// (`ResponseStream`), so that AsyncHTTPClient's async interface, whose code would otherwise be mapped
+    /// in beside it, is never run.
     private func executeCollecting(_ request: APIRequest, credentials: RequestCredentials) async throws(KubeError)
         -> APIResponse
     {
         let method = "\(request.method)"
         do {
-            let response = try await unary.execute(
-                httpRequest(request, credentials: credentials), deadline: .now() + .nanoseconds(options.requestTimeout.nanoseconds),
-                logger: nil)
-            let body = try await response.body.collect(upTo: 64 << 20)
-            return APIResponse(code: Int(response.status.code), headers: response.headers, body: Data(buffer: body))
+            switch try await open(request, on: unary, credentials: credentials) {
+            case .complete(let head, let body):
+                return APIResponse(code: Int(head.status.code), headers: head.headers, body: Data(buffer: body))
+            case .stream(let stream):
+                var body = ByteBuffer()
+                for try await chunk in stream.chunks {
+                    guard body.readableBytes + chunk.readableBytes <= Self.maxBody else {
+                        throw KubeError.transport(method: method, path: request.path, detail: "the answer is larger than \(Self.maxBody) bytes")
+                    }
+                    body.writeImmutableBuffer(chunk)
+                }
+                // A cancelled reader's stream ends early, as if the body were whole.
+                try Task.checkCancellation()
+                return APIResponse(code: Int(stream.head.status.code), headers: stream.head.headers, body: Data(buffer: body))
+            }
+        } catch let error as KubeError {
+            throw error
         } catch {
             throw .transport(method: method, path: request.path, detail: Self.describe(error))
         }
+    }
+
+    static let maxBody = 64 << 20
+
+    private func open(_ request: APIRequest, on client: HTTPClient, credentials: RequestCredentials) async throws -> ResponseStream.Answer {
+        let (url, headers) = target(request, credentials: credentials)
+        let http = try HTTPClient.Request(
+            url: url, method: request.method, headers: headers, body: request.body.map { .byteBuffer(ByteBuffer(data: $0)) },
+            tlsConfiguration: credentials.tls)
+        return try await ResponseStream.open(http, on: client, headTimeout: options.requestTimeout)
     }
 
     // MARK: Streams
@@ -180,11 +205,7 @@ final class Transport: Sendable {
         let creds = try await credentials.current()
         let answer: ResponseStream.Answer
         do {
-            let (url, headers) = target(request, credentials: creds)
-            let http = try HTTPClient.Request(
-                url: url, method: request.method, headers: headers, body: request.body.map { .byteBuffer(ByteBuffer(data: $0)) },
-                tlsConfiguration: creds.tls)
-            answer = try await ResponseStream.open(http, on: watching, headTimeout: options.requestTimeout)
+            answer = try await open(request, on: watching, credentials: creds)
         } catch {
             let failure = KubeError.transport(method: "\(request.method)", path: request.path, detail: Self.describe(error))
             options.onError("\(request.method)", failure)
@@ -203,16 +224,6 @@ final class Transport: Sendable {
     }
 
     // MARK: Helpers
-
-    private func httpRequest(_ request: APIRequest, credentials: RequestCredentials) -> HTTPClientRequest {
-        let (url, headers) = target(request, credentials: credentials)
-        var http = HTTPClientRequest(url: url)
-        http.method = request.method
-        http.headers = headers
-        if let tls = credentials.tls { http.tlsConfiguration = tls }
-        if let body = request.body { http.body = .bytes(ByteBuffer(data: body)) }
-        return http
-    }
 
     /// The URL and headers of a request (with its credentials).
     private func target(_ request: APIRequest, credentials: RequestCredentials) -> (url: String, headers: HTTPHeaders) {
