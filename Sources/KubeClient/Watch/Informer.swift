@@ -114,15 +114,22 @@ public struct Informer<Object: KubeResource>: AsyncSequence, Sendable {
         }
 
         // MARK: Steps
+        //
+        // An informer's task lives as long as its watch, and the task allocator keeps the memory of its
+        // deepest moment for as long as the task lives. So the steps that wait (for a whole watch) are
+        // kept small: each awaits one thing and hands what came to a synchronous, non-inlined function,
+        // whose locals live on the thread's stack, not in the task's async frames (readEvent's frame was
+        // 8 KB when it decoded and handled the event itself). The requests, which go deepest, run in child
+        // tasks, whose memory goes back when they end (BENCHMARKS.md, "Watches").
 
         private mutating func list() async {
-            // The request runs in a child task: the deepest async calls of an informer's life are those of a
-            // request through AsyncHTTPClient, and the task allocator keeps the memory of its deepest moment
-            // until its task ends. In a child, that memory goes back when the answer is in, instead of
-            // staying with each informer's task (23 KiB each; BENCHMARKS.md, "Link order").
             let (transport, scope, pageSize) = (self.transport, self.scope, options.listPageSize)
             async let answer = Self.fetchList(transport: transport, scope: scope, pageSize: pageSize)
-            let result = await answer
+            listed(await answer)
+        }
+
+        @inline(never)
+        private mutating func listed(_ result: Result<KubeList<Object>, KubeError>) {
             do {
                 let list = try result.get()
                 let version = list.metadata.resourceVersion ?? ""
@@ -137,6 +144,14 @@ public struct Informer<Object: KubeResource>: AsyncSequence, Sendable {
         }
 
         private mutating func openWatch() async {
+            let request = watchRequest()
+            let transport = self.transport
+            async let answer = Self.open(request, transport: transport)
+            opened(await answer, path: request.path)
+        }
+
+        @inline(never)
+        private func watchRequest() -> APIRequest {
             var query = scope.query
             query.append(("watch", "true"))
             if let resourceVersion, !resourceVersion.isEmpty { query.append(("resourceVersion", resourceVersion)) }
@@ -144,11 +159,13 @@ public struct Informer<Object: KubeResource>: AsyncSequence, Sendable {
             let range = options.watchTimeoutSeconds
             let timeout = range.lowerBound + Int(Double(range.count - 1) * transport.options.random())
             query.append(("timeoutSeconds", String(timeout)))
-            let request = APIRequest(
-                method: .GET, path: Object.resource.collectionPath(namespace: scope.namespace), query: query)
-            let result = await Self.open(request, transport: transport)
+            return APIRequest(method: .GET, path: Object.resource.collectionPath(namespace: scope.namespace), query: query)
+        }
+
+        @inline(never)
+        private mutating func opened(_ result: Result<ResponseStream, KubeError>, path: String) {
             do {
-                connection = WatchConnection(stream: try result.get(), path: request.path)
+                connection = WatchConnection(stream: try result.get(), path: path)
                 connectionMadeProgress = false
             } catch {
                 fail(error)
@@ -157,11 +174,18 @@ public struct Informer<Object: KubeResource>: AsyncSequence, Sendable {
 
         private mutating func readEvent() async {
             guard var current = connection else { return }
+            connection = nil
+            let result = await current.nextResult()
+            received(result, on: current)
+        }
+
+        @inline(never)
+        private mutating func received(_ result: Result<WatchEvent<Object>?, KubeError>, on current: WatchConnection<Object>) {
             let event: WatchEvent<Object>?
-            do {
-                event = try await current.next()
-            } catch {
-                connection = nil
+            switch result {
+            case .success(let next):
+                event = next
+            case .failure(let error):
                 if Task.isCancelled { return }
                 fail(error)
                 return
@@ -223,6 +247,7 @@ public struct Informer<Object: KubeResource>: AsyncSequence, Sendable {
         }
 
         /// Records a failure: 410 → re-list now; 429 → wait Retry-After; otherwise back off.
+        @inline(never)
         private mutating func fail(_ error: KubeError) {
             connection = nil
             // A cancelled consumer ends the sequence; that is not a failure to report.
@@ -254,6 +279,7 @@ public struct Informer<Object: KubeResource>: AsyncSequence, Sendable {
         }
 
         /// Compares a fresh list with what the consumer has and queues the difference.
+        @inline(never)
         private mutating func replace(with items: [Object]) {
             var fresh: [String: Object] = [:]
             for object in items {

@@ -69,39 +69,62 @@ struct WatchConnection<Object: KubeResource> {
 
     /// The next event, nil at a clean end of stream.
     mutating func next() async throws(KubeError) -> WatchEvent<Object>? {
+        try await nextResult().get()
+    }
+
+    /// `next()` as a result. Only the wait for a chunk is async; decoding is in synchronous, non-inlined
+    /// functions, so that an informer waiting here for minutes keeps small async frames (see `Informer`).
+    mutating func nextResult() async -> Result<WatchEvent<Object>?, KubeError> {
         while true {
-            if lineIndex < lines.count {
-                let line = lines[lineIndex]
-                lineIndex += 1
-                do {
-                    return try WatchEvent<Object>.decode(line: line)
-                } catch {
-                    throw .decoding(
-                        what: "watch event from \(path)",
-                        detail: "\(error); line starts \(String(decoding: line.prefix(200), as: UTF8.self))")
-                }
-            }
-            if ended { return nil }
-            lines = []
-            lineIndex = 0
-            let chunk: ByteBuffer?
+            if let decoded = decodeBuffered() { return decoded }
+            if ended { return .success(nil) }
+            let chunk: Result<ByteBuffer?, any Error>
             do {
-                chunk = try await body.next()
+                chunk = .success(try await body.next())
             } catch {
-                throw .transport(method: "GET", path: path, detail: "watch interrupted: \(Transport.describe(error))")
+                chunk = .failure(error)
             }
-            guard let chunk else {
-                ended = true
-                // A final event without its newline still counts if it is whole; a cut-off one is dropped
-                // (the watch resumes before it).
-                let rest = decoder.remainder
-                if !rest.isEmpty, (try? WatchEvent<Object>.decode(line: rest)) != nil { lines = [rest] }
-                continue
-            }
+            if let failure = take(chunk) { return .failure(failure) }
+        }
+    }
+
+    /// The next line received, decoded; nil when none is waiting.
+    @inline(never)
+    private mutating func decodeBuffered() -> Result<WatchEvent<Object>?, KubeError>? {
+        guard lineIndex < lines.count else { return nil }
+        let line = lines[lineIndex]
+        lineIndex += 1
+        do {
+            return .success(try WatchEvent<Object>.decode(line: line))
+        } catch {
+            return .failure(
+                .decoding(
+                    what: "watch event from \(path)",
+                    detail: "\(error); line starts \(String(decoding: line.prefix(200), as: UTF8.self))"))
+        }
+    }
+
+    /// Splits a chunk into lines (or notes the end of the stream); the error that ends the watch, if any.
+    @inline(never)
+    private mutating func take(_ chunk: Result<ByteBuffer?, any Error>) -> KubeError? {
+        lines = []
+        lineIndex = 0
+        switch chunk {
+        case .failure(let error):
+            return .transport(method: "GET", path: path, detail: "watch interrupted: \(Transport.describe(error))")
+        case .success(nil):
+            ended = true
+            // A final event without its newline still counts if it is whole; a cut-off one is dropped
+            // (the watch resumes before it).
+            let rest = decoder.remainder
+            if !rest.isEmpty, (try? WatchEvent<Object>.decode(line: rest)) != nil { lines = [rest] }
+            return nil
+        case .success(let bytes?):
             do {
-                lines = try decoder.feed(chunk.readableBytesView)
+                lines = try decoder.feed(bytes.readableBytesView)
+                return nil
             } catch {
-                throw .decoding(what: "watch stream from \(path)", detail: error.description)
+                return .decoding(what: "watch stream from \(path)", detail: error.description)
             }
         }
     }

@@ -193,7 +193,7 @@ public actor ReferencedObjects {
             task = Task { [weak self] in
                 for await event in informer {
                     guard let self else { return }
-                    await self.observe(Self.observation(event) { .configMap(PodCompiler::ConfigMap($0)) }, of: ref, id: id)
+                    await self.observe(Self.observation(configMap: event), of: ref, id: id)
                 }
             }
         case .secret:
@@ -201,11 +201,23 @@ public actor ReferencedObjects {
             task = Task { [weak self] in
                 for await event in informer {
                     guard let self else { return }
-                    await self.observe(Self.observation(event) { .secret(PodCompiler::Secret($0)) }, of: ref, id: id)
+                    await self.observe(Self.observation(secret: event), of: ref, id: id)
                 }
             }
         }
         watched[ref]?.task = task
+    }
+
+    // Not inlined: the informers' tasks live as long as their watches and keep the memory of their
+    // deepest async frames, which the conversion's locals would enlarge (see `Informer`).
+    @inline(never)
+    private static func observation(configMap event: InformerEvent<KubeClient::ConfigMap>) -> Observation {
+        observation(event) { .configMap(PodCompiler::ConfigMap($0)) }
+    }
+
+    @inline(never)
+    private static func observation(secret event: InformerEvent<KubeClient::Secret>) -> Observation {
+        observation(event) { .secret(PodCompiler::Secret($0)) }
     }
 
     private static func observation<Object: KubeResource>(
