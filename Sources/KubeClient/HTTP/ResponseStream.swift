@@ -3,7 +3,8 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 
-/// The body of a streaming response (a watch), chunk by chunk, for as long as the server sends it.
+/// A response's body, chunk by chunk, for as long as the server sends it: a watch's, or (read whole by
+/// `Transport`) any other API answer's.
 ///
 /// It is read through AsyncHTTPClient's delegate interface, not its `async` one: a request made with
 /// `execute(_:deadline:)` keeps the Swift task that made it, with every async frame of its deepest moment,
