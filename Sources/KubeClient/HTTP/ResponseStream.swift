@@ -17,14 +17,81 @@ import NIOHTTP1
 final class ResponseStream: Sendable {
     /// The status and headers.
     let head: HTTPResponseHead
-    /// The chunks of the body; finishes at the end of the body, throws when the connection fails.
-    let chunks: AsyncThrowingStream<ByteBuffer, any Error>
+    private let chunks: AsyncThrowingStream<ByteBuffer, any Error>
+    private let flow: FlowControl
     private let request: HTTPClient.Task<Void>
 
-    fileprivate init(head: HTTPResponseHead, chunks: AsyncThrowingStream<ByteBuffer, any Error>, request: HTTPClient.Task<Void>) {
+    fileprivate init(
+        head: HTTPResponseHead, chunks: AsyncThrowingStream<ByteBuffer, any Error>, flow: FlowControl, request: HTTPClient.Task<Void>
+    ) {
         self.head = head
         self.chunks = chunks
+        self.flow = flow
         self.request = request
+    }
+
+    /// Reads the body's chunks: nil at its end (or once the reading task is cancelled); throws when the
+    /// connection fails.
+    func makeReader() -> Reader {
+        Reader(chunks: chunks.makeAsyncIterator(), flow: flow)
+    }
+
+    /// The chunks in order. Taking one lets the connection read on: at most `FlowControl.highWater`
+    /// chunks wait for a reader, and then nothing more is read from the server (HTTP/2's flow control
+    /// holds the server back), as when the body was read through AsyncHTTPClient's own stream.
+    struct Reader {
+        fileprivate var chunks: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator
+        let flow: FlowControl
+
+        mutating func next() async throws -> ByteBuffer? {
+            let chunk = try await chunks.next()
+            if chunk != nil { flow.took() }
+            return chunk
+        }
+    }
+
+    /// How many chunks wait for the reader, and the connection's read held back meanwhile.
+    final class FlowControl: Sendable {
+        static let highWater = 8
+        static let lowWater = 2
+
+        private struct State {
+            var waiting = 0
+            var held: EventLoopPromise<Void>?
+        }
+
+        private let state = NIOLockedValueBox(State())
+
+        /// A chunk was handed on: the future the connection waits for before it reads more.
+        func gave(on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+            state.withLockedValue { state in
+                state.waiting += 1
+                guard state.waiting >= Self.highWater else { return eventLoop.makeSucceededVoidFuture() }
+                let promise = eventLoop.makePromise(of: Void.self)
+                state.held = promise
+                return promise.futureResult
+            }
+        }
+
+        /// The reader took a chunk.
+        func took() {
+            let release = state.withLockedValue { state -> EventLoopPromise<Void>? in
+                state.waiting -= 1
+                guard state.waiting <= Self.lowWater, let held = state.held else { return nil }
+                state.held = nil
+                return held
+            }
+            release?.succeed()
+        }
+
+        /// The request ended: nothing waits any more.
+        func end() {
+            let release = state.withLockedValue { state -> EventLoopPromise<Void>? in
+                defer { state.held = nil }
+                return state.held
+            }
+            release?.succeed()
+        }
     }
 
     deinit {
@@ -114,6 +181,7 @@ final class ResponseStream: Sendable {
 
         static let maxErrorBody = 1 << 20
         private let sink: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
+        private let flow = FlowControl()
         private let state: NIOLockedValueBox<State>
 
         init(chunks: AsyncThrowingStream<ByteBuffer, any Error>, sink: AsyncThrowingStream<ByteBuffer, any Error>.Continuation) {
@@ -149,7 +217,7 @@ final class ResponseStream: Sendable {
                     return state.chunks
                 }
                 if let chunks, let answer = takeAnswer() {
-                    answer(.success(.stream(ResponseStream(head: head, chunks: chunks, request: task))))
+                    answer(.success(.stream(ResponseStream(head: head, chunks: chunks, flow: flow, request: task))))
                 }
             }
             return task.eventLoop.makeSucceededVoidFuture()
@@ -172,6 +240,7 @@ final class ResponseStream: Sendable {
                 var copy = ByteBufferAllocator().buffer(capacity: buffer.readableBytes)
                 copy.writeImmutableBuffer(buffer)
                 sink.yield(copy)
+                return flow.gave(on: task.eventLoop)
             }
             return task.eventLoop.makeSucceededVoidFuture()
         }
@@ -181,11 +250,13 @@ final class ResponseStream: Sendable {
             if let head, !(200..<300).contains(head.status.code), let answer = takeAnswer() {
                 answer(.success(.complete(head, body)))
             }
+            flow.end()
             sink.finish()
         }
 
         func didReceiveError(task: HTTPClient.Task<Void>, _ error: any Error) {
             if let answer = takeAnswer() { answer(.failure(error)) }
+            flow.end()
             sink.finish(throwing: error)
         }
     }

@@ -170,7 +170,8 @@ final class Transport: Sendable {
                 return APIResponse(code: Int(head.status.code), headers: head.headers, body: Data(buffer: body))
             case .stream(let stream):
                 var body = ByteBuffer()
-                for try await chunk in stream.chunks {
+                var reader = stream.makeReader()
+                while let chunk = try await reader.next() {
                     guard body.readableBytes + chunk.readableBytes <= Self.maxBody else {
                         throw KubeError.transport(method: method, path: request.path, detail: "the answer is larger than \(Self.maxBody) bytes")
                     }

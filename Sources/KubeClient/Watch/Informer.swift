@@ -46,8 +46,9 @@ public struct InformerOptions: Sendable {
 /// 410 Gone re-lists and delivers only the difference from what the consumer already has (never an event
 /// with the same resourceVersion twice).
 ///
-/// Iterating drives it: nothing is read from the server while the consumer is busy. The sequence ends
-/// (returns nil) only when the consuming task is cancelled, which closes the connection at once.
+/// Iterating drives it: while the consumer is busy, at most a few chunks are read ahead (`ResponseStream`),
+/// then nothing more until it asks again. The sequence ends (returns nil) only when the consuming task is
+/// cancelled, which closes the connection at once.
 public struct Informer<Object: KubeResource>: AsyncSequence, Sendable {
     public typealias Element = InformerEvent<Object>
     let transport: Transport

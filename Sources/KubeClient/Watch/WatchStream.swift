@@ -54,7 +54,7 @@ public struct WatchStream<Object: KubeResource>: AsyncSequence {
 struct WatchConnection<Object: KubeResource> {
     /// Holds the connection open: dropping the last copy closes it.
     private let stream: ResponseStream
-    private var body: AsyncThrowingStream<ByteBuffer, any Error>.AsyncIterator
+    private var body: ResponseStream.Reader
     private var decoder = LineDecoder()
     private var lines: [Data] = []
     private var lineIndex = 0
@@ -63,7 +63,7 @@ struct WatchConnection<Object: KubeResource> {
 
     init(stream: ResponseStream, path: String) {
         self.stream = stream
-        self.body = stream.chunks.makeAsyncIterator()
+        self.body = stream.makeReader()
         self.path = path
     }
 
