@@ -113,7 +113,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "systemk-live-bench", dependencies: ["KubeClient", "KubeTestServer", "SystemdTestSupport", "PodCompiler"],
-            path: "Benchmarks/live", exclude: ["run.sh", "resident-pages.py"]),
+            path: "Benchmarks/live", exclude: ["run.sh", "resident-pages.py", "async-frames.py"]),
         // What probing costs: N pods' probes run by systemk's prober against real targets (BENCHMARKS.md).
         .executableTarget(name: "systemk-probe-bench", dependencies: ["SystemkRuntime", "PodCompiler"], path: "Benchmarks/probes"),
         // The Kubernetes API client: kubeconfig, typed calls, watches. AsyncHTTPClient + NIOSSL because
