@@ -118,12 +118,13 @@ final class ResponseStream: Sendable {
         let sent = Started()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (answer: CheckedContinuation<Answer, any Error>) in
-                let timeout = client.eventLoopGroup.any().scheduleTask(in: .nanoseconds(headTimeout.nanoseconds)) {
-                    guard let answer = delegate.takeAnswer() else { return }
-                    answer(.failure(HeadTimeout(timeout: headTimeout)))
-                    sent.cancel()
-                }
-                delegate.wait({ result in answer.resume(with: result) }, timeout: timeout)
+                delegate.wait { result in answer.resume(with: result) }
+                delegate.keep(
+                    client.eventLoopGroup.any().scheduleTask(in: .nanoseconds(headTimeout.nanoseconds)) {
+                        guard let answer = delegate.takeAnswer() else { return }
+                        answer(.failure(HeadTimeout(timeout: headTimeout)))
+                        sent.cancel()
+                    })
                 let task = client.execute(request: request, delegate: delegate, eventLoop: .indifferent, deadline: nil, logger: nil)
                 // The reader gone (its task cancelled) ends the request.
                 chunkSink.onTermination = { termination in
@@ -189,12 +190,19 @@ final class ResponseStream: Sendable {
             self.state = NIOLockedValueBox(State(chunks: chunks))
         }
 
-        /// Sets who waits for the answer, and the timer that gives up on the head.
-        func wait(_ answer: @escaping @Sendable (Result<Answer, any Error>) -> Void, timeout: Scheduled<Void>) {
-            state.withLockedValue { state in
-                state.answer = answer
+        /// Sets who waits for the answer.
+        func wait(_ answer: @escaping @Sendable (Result<Answer, any Error>) -> Void) {
+            state.withLockedValue { $0.answer = answer }
+        }
+
+        /// Keeps the timer that gives up on the head, until the answer comes (cancelled if it came).
+        func keep(_ timeout: Scheduled<Void>) {
+            let answered = state.withLockedValue { state -> Bool in
+                guard state.answer != nil else { return true }
                 state.timeout = timeout
+                return false
             }
+            if answered { timeout.cancel() }
         }
 
         /// The waiting caller, once: nil after it was answered.
