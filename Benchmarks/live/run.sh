@@ -66,7 +66,10 @@ if [ "$build" = 1 ]; then
     && "$repo/scripts/build-release.sh" --scratch-path "$scratch" --product systemk-live-bench) >&2
 fi
 bin=$scratch/release
-[ -x "$bin/systemk" ] && [ -x "$bin/systemk-live-bench" ] || { echo "run.sh: no release build in $scratch" >&2; exit 1; }
+if [ ! -x "$bin/systemk" ] || [ ! -x "$bin/systemk-live-bench" ]; then
+  echo "run.sh: no release build in $scratch" >&2
+  exit 1
+fi
 
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
@@ -86,10 +89,11 @@ trap 'rm -rf "$old"' EXIT
 # directories of the pods' units (PrivateTmp=yes) outlive a namespace killed with SIGKILL; only this
 # benchmark's pods are in the namespace `livebench`.
 clean() {
-  local aside=$old/$(date +%s%N)
+  local aside
+  aside=$old/$(date +%s%N)
   mkdir -p "$aside"
   for d in "$state" /var/tmp/systemd-private-*-systemk.livebench.*.service-*; do
-    [ -e "$d" ] && mv "$d" "$aside/" 2>/dev/null || true
+    if [ -e "$d" ]; then mv "$d" "$aside/" 2>/dev/null || true; fi
   done
 }
 
