@@ -137,12 +137,7 @@ struct InformerTests {
             #expect(server.faults.openWatchConnections == 1)
             #expect(stream != nil)
             stream = nil  // never read, never cancelled: only dropped
-            var open = server.faults.openWatchConnections
-            for _ in 0..<1000 where open > 0 {
-                try await Task.sleep(for: .milliseconds(10))
-                open = server.faults.openWatchConnections
-            }
-            #expect(open == 0)
+            #expect(try await openWatchesOnceClosed(server) == 0)
         }
     }
 
@@ -232,13 +227,7 @@ struct InformerTests {
             #expect(server.faults.openWatchConnections == 1)
             task.cancel()
             await task.value
-            // The server notices the closed connection asynchronously: poll its counter briefly.
-            var open = server.faults.openWatchConnections
-            for _ in 0..<1000 where open > 0 {
-                try await Task.sleep(for: .milliseconds(10))
-                open = server.faults.openWatchConnections
-            }
-            #expect(open == 0)
+            #expect(try await openWatchesOnceClosed(server) == 0)
         }
     }
 

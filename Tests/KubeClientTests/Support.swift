@@ -107,3 +107,14 @@ func relabel(_ object: JSONValue, _ key: String, _ value: String) -> JSONValue {
     root["metadata"] = .object(metadata)
     return .object(root)
 }
+
+/// How many watch connections the server still has open, once that reached 0 or 10 s passed: the server
+/// notices a closed connection asynchronously.
+func openWatchesOnceClosed(_ server: KubeTestServer) async throws -> Int {
+    var open = server.faults.openWatchConnections
+    for _ in 0..<1000 where open > 0 {
+        try await Task.sleep(for: .milliseconds(10))
+        open = server.faults.openWatchConnections
+    }
+    return open
+}

@@ -181,6 +181,9 @@ final class ResponseStream: Sendable {
         }
 
         static let maxErrorBody = 1 << 20
+
+        /// 2xx: the body streams to the caller; any other status is read whole and answered at the end.
+        static func isSuccess(_ head: HTTPResponseHead) -> Bool { (200..<300).contains(head.status.code) }
         private let sink: AsyncThrowingStream<ByteBuffer, any Error>.Continuation
         private let flow = FlowControl()
         private let state: NIOLockedValueBox<State>
@@ -219,7 +222,7 @@ final class ResponseStream: Sendable {
 
         func didReceiveHead(task: HTTPClient.Task<Void>, _ head: HTTPResponseHead) -> EventLoopFuture<Void> {
             state.withLockedValue { $0.head = head }
-            if (200..<300).contains(head.status.code) {
+            if Self.isSuccess(head) {
                 let chunks = state.withLockedValue { state in
                     defer { state.chunks = nil }
                     return state.chunks
@@ -233,12 +236,10 @@ final class ResponseStream: Sendable {
 
         func didReceiveBodyPart(task: HTTPClient.Task<Void>, _ buffer: ByteBuffer) -> EventLoopFuture<Void> {
             let streaming = state.withLockedValue { state -> Bool in
-                guard let head = state.head, !(200..<300).contains(head.status.code) else { return true }
-                var part = buffer
+                guard let head = state.head, !Self.isSuccess(head) else { return true }
                 let room = Self.maxErrorBody - state.errorBody.readableBytes
-                if room > 0, let bytes = part.readSlice(length: min(room, part.readableBytes)) {
-                    var bytes = bytes
-                    state.errorBody.writeBuffer(&bytes)
+                if room > 0, let part = buffer.getSlice(at: buffer.readerIndex, length: min(room, buffer.readableBytes)) {
+                    state.errorBody.writeImmutableBuffer(part)
                 }
                 return false
             }
@@ -255,7 +256,7 @@ final class ResponseStream: Sendable {
 
         func didFinishRequest(task: HTTPClient.Task<Void>) throws {
             let (head, body) = state.withLockedValue { ($0.head, $0.errorBody) }
-            if let head, !(200..<300).contains(head.status.code), let answer = takeAnswer() {
+            if let head, !Self.isSuccess(head), let answer = takeAnswer() {
                 answer(.success(.complete(head, body)))
             }
             flow.end()

@@ -17,7 +17,7 @@ import Synchronization
 ///
 /// A read is one `Get` per key (`reads(for:)`), never `GetAll`: the first `GetAll` of a unit's `Unit`
 /// interface after each load or reload makes systemd work out `UnitFileState` (a search through every
-/// unit directory), 2.4 ms of its CPU per unit here, while the twelve `Get`s cost it about 1 ms
+/// unit directory), 2.2 ms of its CPU per unit here, while the twelve `Get`s cost it 1.1 ms
 /// (BENCHMARKS.md, "Status reads"). The replies and the unit's signals are merged in the order they
 /// arrive, which is the order systemd sent them, so a reply never overwrites a later signal, nor a signal
 /// a later reply. The replies are not one snapshot: a change between two of them is followed by its
